@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make lab` (students) and `make test` (CI, contributors).
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Notebook kernels are started by name ("python3"); the venv first on PATH makes that its python.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export OMP_NUM_THREADS := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup lab test build validate lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# Build matplotlib's font cache now: doing it inside a notebook writes to stderr.
+	MPLBACKEND=Agg $(PYTHON) -c "import matplotlib.pyplot"
+	touch $@
+
+lab: setup
+	jupyter lab --ServerApp.root_dir=notebooks
+
+test: setup
+	$(PYTHON) -m pytest -p no:cacheprovider --nbval --nbval-current-env solutions/
+	$(PYTHON) -m pytest -p no:cacheprovider tests/
+
+build: setup
+	$(PYTHON) -m autograd_course.build
+
+validate: setup
+	@test -n "$(NOTEBOOK)" || { echo "usage: make validate NOTEBOOK=path/to/notebook.ipynb"; exit 2; }
+	$(PYTHON) -m autograd_course.validate $(NOTEBOOK)
+
+lock: setup
+	{ sed -n 1,2p constraints.txt; $(PYTHON) -m pip list --format=freeze --exclude-editable \
+	  | grep -v -E '^(pip|setuptools)=='; } > constraints.tmp && mv constraints.tmp constraints.txt
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,20 @@
+"""Student versions: nbgrader's generate_assignment writes notebooks/<id>/ from source/<id>/."""
+
+import subprocess
+import sys
+
+from .course import Course
+
+
+def release_student_version(course: Course, assignment_id: str) -> None:
+    """Run ``nbgrader generate_assignment`` as an instructor would, without touching a gradebook.
+
+    The gradebook is the instructor's (``nbgrader generate_assignment`` without ``--no-db``
+    writes the same notebooks and records the assignment); building the repository must not
+    create one.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment_id,
+         "--force", "--no-db", "--log-level=WARN"],
+        cwd=course.root, check=True,
+    )

@@ -1,0 +1,42 @@
+"""Reference notebooks: each source notebook executed top to bottom, outputs recorded for nbval."""
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .course import Course
+
+
+class StderrWritten(RuntimeError):
+    """A cell wrote to stderr: nbgrader would fail a test cell for it, nbval would not replay it."""
+
+
+def execute(notebook: nbformat.NotebookNode, working_dir: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel; only cells tagged ``raises-exception`` may raise."""
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+        resources={"metadata": {"path": str(working_dir)}},
+    ).execute()
+    return notebook
+
+
+def stderr_cells(notebook: nbformat.NotebookNode) -> list[int]:
+    return [
+        index for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        and any(out.output_type == "stream" and out.name == "stderr" for out in cell.outputs)
+    ]
+
+
+def record_solution(course: Course, assignment_id: str) -> Path:
+    """Write solutions/<id>/<id>.ipynb: the source notebook with the outputs of one clean run."""
+    source = course.source_notebook(assignment_id)
+    notebook = execute(nbformat.read(source, as_version=4), source.parent)
+    noisy = stderr_cells(notebook)
+    if noisy:
+        raise StderrWritten(f"{source}: cells {noisy} wrote to stderr")
+    target = course.solution_notebook(assignment_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return target

@@ -1,0 +1,14 @@
+"""nbgrader configuration for the course; every path is relative to this folder."""
+
+c = get_config()  # noqa: F821 - injected by nbgrader
+
+c.CourseDirectory.course_id = "autograd-course"
+# source/ holds the instructor notebooks; generate_assignment writes the student versions
+# to notebooks/, which is committed so that students can open it straight from the repository.
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.Execute.timeout = 120

@@ -1,0 +1,23 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograd_course.course import Course, this_course
+
+COURSE = this_course()
+ASSIGNMENTS = COURSE.assignment_ids()
+
+
+def pytest_generate_tests(metafunc):
+    if "assignment_id" in metafunc.fixturenames:
+        metafunc.parametrize("assignment_id", ASSIGNMENTS)
+
+
+@pytest.fixture(scope="session")
+def course_copy(tmp_path_factory) -> Course:
+    """A throw-away instructor course directory: the config and source/, nothing generated."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(COURSE.root / "nbgrader_config.py", root)
+    shutil.copytree(COURSE.source_dir, root / "source")
+    return Course(Path(root))
