@@ -51,3 +51,19 @@ def test_autograde_scores_exactly_what_was_earned(grading_course, assignment_id)
     assert max_score == sum(nbgrader(cell)["points"] for cell in graded)
     assert scores == {"complete": max_score, "untouched": 0, "partial": partial_points}
     assert 0 < partial_points < max_score
+
+
+def test_hard_coded_visible_answer_loses_the_hidden_tests(grading_course):
+    """Hidden tests exist only in the gradebook's copy of the test cell: autograde must put them back."""
+    assignment_id = "01_chain_rule"
+    nbgrader_cli(grading_course, "generate_assignment", assignment_id, "--force")
+    notebook = answered(grading_course.student_notebook(assignment_id), grading_course.source_notebook(assignment_id))
+    answer = next(cell for cell in notebook.cells if cell.id == "ex1_answer")
+    answer.source = "def chain_rule_derivative(x):\n    return torch.tensor(0.3055)"  # right at 5.47 only
+    submit(grading_course, "hard_coder", assignment_id, notebook)
+    nbgrader_cli(grading_course, "autograde", assignment_id, "--student=hard_coder")
+
+    with Gradebook(f"sqlite:///{grading_course.root / 'gradebook.db'}", "autograd-course") as gradebook:
+        grades = {grade.name: grade.score for grade in
+                  gradebook.find_submission_notebook(assignment_id, assignment_id, "hard_coder").grades}
+    assert grades == {"ex1_tests": 0, "ex2_tests": 3}
