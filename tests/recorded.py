@@ -37,10 +37,14 @@ def recorded_error(assignment_id: str, cell_id: str) -> str:
     return f"{errors[0].ename}: {errors[0].evalue}"
 
 
-def parse_tensor(text: str) -> torch.Tensor:
-    """The tensor a ``tensor(...)`` repr shows, without its graph annotations."""
+def parse_tensor(text: str):
+    """The tensor (or tuple of tensors) a ``tensor(...)`` repr shows, without its graph annotations."""
+    def tensor(values, dtype=torch.float32):
+        # Called from the eval below, but this frame has the builtins torch needs for its lazy imports.
+        return torch.tensor(values, dtype=dtype)
+
     plain = GRAPH_ANNOTATION.sub("", text)
-    return eval(plain, {"__builtins__": {}}, {"tensor": torch.tensor, "nan": math.nan, "inf": math.inf})
+    return eval(plain, {"__builtins__": {}}, {"tensor": tensor, "torch": torch, "nan": math.nan, "inf": math.inf})
 
 
 def printed_by_torch(value) -> str:
