@@ -12,16 +12,21 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml jupyter/overrides.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# JupyterLab defaults for a course: no news or update pop-ups over the notebook.
+	install -D -m 644 jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@# Build matplotlib's font cache now: doing it inside a notebook writes to stderr.
 	MPLBACKEND=Agg $(PYTHON) -c "import matplotlib.pyplot"
 	touch $@
 
+# Jupyter refuses to start as root unless told; containers and Binder-like images often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	jupyter lab --ServerApp.root_dir=notebooks
+	jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 test: setup
 	$(PYTHON) -m pytest -p no:cacheprovider --nbval --nbval-current-env solutions/

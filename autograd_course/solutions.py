@@ -21,6 +21,21 @@ def execute(notebook: nbformat.NotebookNode, working_dir: Path, timeout: int = 6
     return notebook
 
 
+def merge_streams(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Join consecutive stdout (or stderr) chunks: how the kernel splits a print is timing, not content."""
+    for cell in notebook.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            if merged and out.output_type == "stream" and merged[-1].output_type == "stream" \
+                    and merged[-1].name == out.name:
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+    return notebook
+
+
 def stderr_cells(notebook: nbformat.NotebookNode) -> list[int]:
     return [
         index for index, cell in enumerate(notebook.cells)
@@ -32,7 +47,7 @@ def stderr_cells(notebook: nbformat.NotebookNode) -> list[int]:
 def record_solution(course: Course, assignment_id: str) -> Path:
     """Write solutions/<id>/<id>.ipynb: the source notebook with the outputs of one clean run."""
     source = course.source_notebook(assignment_id)
-    notebook = execute(nbformat.read(source, as_version=4), source.parent)
+    notebook = merge_streams(execute(nbformat.read(source, as_version=4), source.parent))
     noisy = stderr_cells(notebook)
     if noisy:
         raise StderrWritten(f"{source}: cells {noisy} wrote to stderr")

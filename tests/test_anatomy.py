@@ -49,3 +49,11 @@ def test_reference_run_draws_a_figure_and_writes_nothing_to_stderr(assignment_id
                for out in cell.get("outputs", [])]
     assert any("image/png" in out.get("data", {}) for out in outputs)
     assert not [out for out in outputs if out.get("name") == "stderr"]
+
+
+def test_reference_run_prints_no_memory_address(assignment_id):
+    """An address (a repr like '<... at 0x7f...>') changes on every run, so nbval could never replay it."""
+    for cell in nbformat.read(COURSE.solution_notebook(assignment_id), as_version=4).cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") + out.get("data", {}).get("text/plain", "") + out.get("evalue", "")
+            assert not re.search(r"\b0x[0-9a-f]{6,}", text), f"{cell.id} prints an address"

@@ -2,11 +2,13 @@
 
 import math
 
+import nbformat
 import pytest
 import torch
 
 from autograd_course.checks import AnswerMismatch, expect_close, expect_equal, expect_finite, expect_true
 from autograd_course.numeric import central_difference
+from autograd_course.solutions import merge_streams
 
 
 def message_of(check, *args, **kwargs) -> list[str]:
@@ -68,3 +70,14 @@ def test_central_difference_matches_autograd(function, point):
     leaf = point.clone().requires_grad_(True)
     function(leaf).backward()
     torch.testing.assert_close(central_difference(function, point), leaf.grad, rtol=1e-7, atol=1e-9)
+
+
+def test_recorded_streams_are_merged_so_a_rerun_records_the_same_file():
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a"),
+                    nbformat.v4.new_output("stream", name="stdout", text="\nb\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="c\n")]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    assert [(out.name, out.text) for out in merge_streams(notebook).cells[0].outputs] == [
+        ("stdout", "a\nb\n"), ("stderr", "warning\n"), ("stdout", "c\n")]
