@@ -39,9 +39,11 @@ validate: setup
 	@test -n "$(NOTEBOOK)" || { echo "usage: make validate NOTEBOOK=path/to/notebook.ipynb"; exit 2; }
 	$(PYTHON) -m autograd_course.validate $(NOTEBOOK)
 
+# torch's local tag (+cpu) names a build no public index serves; torch==2.13.0 matches it anyway.
 lock: setup
 	{ sed -n 1,2p constraints.txt; $(PYTHON) -m pip list --format=freeze --exclude-editable \
-	  | grep -v -E '^(pip|setuptools)=='; } > constraints.tmp && mv constraints.tmp constraints.txt
+	  | grep -v -E '^(pip|setuptools)==' | sed -E 's/^(torch==[^+]+)\+cpu$$/\1/'; } > constraints.tmp \
+	  && mv constraints.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV)
