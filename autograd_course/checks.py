@@ -1,8 +1,8 @@
 """Assertions for test cells whose failures teach.
 
 A failing check raises ``AnswerMismatch`` with at most two lines: what was expected and
-what the student's code gave, then a hint. IPython hides these frames from the traceback
-(``__tracebackhide__``), so the student sees the test line and the message, not our code.
+what the student's code gave, then a hint. IPython skips the frames marked ``__tracebackhide__``,
+so the traceback shows the test line, the one ``raise`` in ``fail`` and then the message.
 """
 
 from numbers import Real
@@ -28,7 +28,7 @@ def describe(value: object) -> str:
 
 def as_float64(value: object) -> torch.Tensor | None:
     """``value`` as a float64 tensor, or None when it is not a number or a numeric tensor."""
-    if isinstance(value, torch.Tensor) and (not value.is_complex()):
+    if isinstance(value, torch.Tensor) and not value.is_complex():
         return value.detach().to(torch.float64)
     if isinstance(value, Real) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)

@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = False
     for notebook in args.notebooks:
-        results = validate(notebook)
+        try:
+            results = validate(notebook)
+        except Exception as error:  # unreadable JSON, a missing file, a kernel that would not start ...
+            print(f"ERROR {notebook}: cannot be validated: {type(error).__name__}: {error}")
+            failed = True
+            continue
         print(report(notebook, results))
         failed |= bool(results)
     return 1 if failed else 0

@@ -38,6 +38,16 @@ def test_validate_command_exit_code_means_pass_or_fail(tmp_path):
     assert "NotImplementedError" in failing.stdout
 
 
+def test_validate_command_reports_an_unreadable_notebook_and_goes_on(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ this is not json")
+    result = run_validate(broken, COURSE.source_notebook("01_chain_rule"))
+    assert result.returncode == 1
+    first, second = result.stdout.splitlines()[:2]
+    assert first.startswith(f"ERROR {broken}: cannot be validated: ")
+    assert second.startswith("PASS ")
+
+
 def test_wrong_answer_gets_a_teaching_message(tmp_path):
     notebook = nbformat.read(COURSE.source_notebook("01_chain_rule"), as_version=4)
     answer = next(cell for cell in notebook.cells if cell.id == "ex1_answer")
