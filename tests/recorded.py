@@ -52,17 +52,23 @@ def printed_by_torch(value) -> str:
     return repr(torch.as_tensor(value, dtype=torch.float64).to(torch.float32))
 
 
-def assert_recorded_tensor(assignment_id: str, cell_id: str, exact) -> None:
-    """The recorded tensor equals the independent float64 value to every printed digit.
+def assert_tensor_text(text: str, exact, where: str = "printed") -> None:
+    """A printed tensor equals the independent float64 value to every printed digit.
 
-    Exact string equality is asked first; when float32 rounding puts the two on either side of
-    a printed digit, they must still agree within half a unit of the last printed digit.
+    Exact string equality is asked first (graph and float64 annotations aside); when float32
+    rounding puts the two on either side of a printed digit, they must still agree within half a
+    unit of the last printed digit.
     """
-    text = recorded_value(assignment_id, cell_id)
+    plain = GRAPH_ANNOTATION.sub("", text).replace(", dtype=torch.float64", "")
     expected = printed_by_torch(exact)
-    if GRAPH_ANNOTATION.sub("", text) == expected:
+    if plain == expected:
         return
-    recorded = parse_tensor(text).to(torch.float64)
+    recorded = parse_tensor(plain).to(torch.float64)
     exact = torch.as_tensor(exact, dtype=torch.float64)
     assert recorded.shape == exact.shape and torch.allclose(recorded, exact, rtol=0, atol=5e-5, equal_nan=True), (
-        f"{assignment_id}:{cell_id} recorded {text}, an independent computation gives {expected}")
+        f"{where} {text}, an independent computation gives {expected}")
+
+
+def assert_recorded_tensor(assignment_id: str, cell_id: str, exact) -> None:
+    """The tensor a cell displays as its value, to every printed digit (see assert_tensor_text)."""
+    assert_tensor_text(recorded_value(assignment_id, cell_id), exact, where=f"{assignment_id}:{cell_id} recorded")

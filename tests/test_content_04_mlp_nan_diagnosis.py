@@ -10,7 +10,7 @@ import re
 import numpy as np
 import torch
 
-from recorded import parse_tensor, printed_by_torch, recorded_stdout, recorded_value
+from recorded import assert_tensor_text, parse_tensor, recorded_stdout, recorded_value
 
 ID = "04_mlp_nan_diagnosis"
 PRINTED_TENSOR = re.compile(r"^([^\n]+?) = (tensor\([^)]*\))$", re.MULTILINE)
@@ -50,21 +50,10 @@ def printed_tensors(text):
     return {name: tensor for name, tensor in PRINTED_TENSOR.findall(text)}
 
 
-def assert_printed_tensor(text, exact):
-    """A printed tensor equals a float64 value to every printed digit (as recorded.assert_recorded_tensor)."""
-    plain = text.replace(", dtype=torch.float64", "")
-    exact = torch.as_tensor(np.asarray(exact, dtype=np.float64))
-    if plain == printed_by_torch(exact):
-        return
-    recorded = parse_tensor(plain).to(torch.float64)
-    assert recorded.shape == exact.shape and torch.allclose(recorded, exact, rtol=0, atol=5e-5, equal_nan=True), (
-        f"printed {text}, an independent computation gives {printed_by_torch(exact)}")
-
-
 def test_reproduction_saturates_and_gives_inf_loss_and_nan_gradients():
     z1, _, z2 = forward(X)
     assert recorded_value(ID, "reproduce-hidden-layer") == "tensor([10.2058, 15.5129], grad_fn=<AddBackward0>)"
-    assert_printed_tensor(recorded_value(ID, "reproduce-hidden-layer").replace(", grad_fn=<AddBackward0>", ""), z1)
+    assert_tensor_text(recorded_value(ID, "reproduce-hidden-layer").replace(", grad_fn=<AddBackward0>", ""), z1)
     # 1 - sigmoid(z2) below half the float32 spacing under 1 (2**-25): sigmoid(z2) must round to exactly 1.
     assert math.exp(-z2[0]) < 2**-25
     assert recorded_value(ID, "reproduce-output") == "tensor([1.], grad_fn=<SigmoidBackward0>)"
@@ -77,7 +66,7 @@ def test_reproduction_saturates_and_gives_inf_loss_and_nan_gradients():
 def test_sigmoid_facts():
     _, _, z2 = forward(X)
     lines = recorded_stdout(ID, "why-sigmoid").splitlines()
-    assert_printed_tensor(lines[0].removeprefix("z2 = "), z2)
+    assert_tensor_text(lines[0].removeprefix("z2 = "), z2)
     assert lines[1] == "sigmoid(z2) == 1.0 exactly in float32: True"
     distance = math.exp(-z2[0]) / (1 + math.exp(-z2[0]))
     assert lines[2] == f"1 - sigmoid(z2) in float64: {distance:.4e}"
@@ -153,9 +142,9 @@ def test_fix_eps_caps_the_loss_and_zeroes_the_gradient():
     assert stdout.startswith("upper bound 1 - eps32 is below 1 in float32: True\n")
     printed = printed_tensors(stdout)
     # p = 1 is clamped to 1 - 2**-23 exactly, so L = -log(2**-23); outside the clamp range its slope is 0.
-    assert_printed_tensor(printed["loss"], [23 * math.log(2)])
+    assert_tensor_text(printed["loss"], [23 * math.log(2)])
     for name, shape in (("W1", (2, 2)), ("b1", (2,)), ("W2", (2, 1)), ("b2", (1,))):
-        assert_printed_tensor(printed[f"{name}.grad"], np.zeros(shape))
+        assert_tensor_text(printed[f"{name}.grad"], np.zeros(shape))
     assert stdout.endswith("every gradient finite: True\n")
 
 
@@ -164,12 +153,12 @@ def test_fix_logits_matches_the_closed_form_gradient():
     stdout = recorded_stdout(ID, "fix-logits")
     printed = printed_tensors(stdout)
     softplus = z2[0] + math.log1p(math.exp(-z2[0]))  # log(1 + e^z) - y z with y = 0
-    assert_printed_tensor(printed["loss"], softplus)
-    assert_printed_tensor(printed["float64 loss"], [softplus])
+    assert_tensor_text(printed["loss"], softplus)
+    assert_tensor_text(printed["float64 loss"], [softplus])
     expected = bce_gradients(X, sigmoid(z2[0]))  # dL/dz2 = sigmoid(z2) - y
     for name, grad in expected.items():
-        assert_printed_tensor(printed[f"{name}.grad"], grad)
-    assert_printed_tensor(printed["float64 W1.grad"], expected["W1"])
+        assert_tensor_text(printed[f"{name}.grad"], grad)
+    assert_tensor_text(printed["float64 W1.grad"], expected["W1"])
     assert "every gradient finite: True\n" in stdout
     assert stdout.endswith("float32 logit-space gradients match float64 to 1e-6: True\n")
 
@@ -181,10 +170,10 @@ def test_fix_scaled_inputs_gives_moderate_logit_and_useful_gradients():
     assert 1e-8 < p < 1 - 1e-8  # the clamp is inactive, so the plain formulas hold
     stdout = recorded_stdout(ID, "fix-scale")
     printed = printed_tensors(stdout)
-    assert_printed_tensor(printed["z2"], z2)
-    assert_printed_tensor(printed["loss"], [-math.log(1 - p)])
+    assert_tensor_text(printed["z2"], z2)
+    assert_tensor_text(printed["loss"], [-math.log(1 - p)])
     for name, grad in bce_gradients(scaled, p).items():
-        assert_printed_tensor(printed[f"{name}.grad"], grad)
+        assert_tensor_text(printed[f"{name}.grad"], grad)
     assert stdout.endswith("every gradient finite: True\n")
 
 

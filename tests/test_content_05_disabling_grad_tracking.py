@@ -113,3 +113,8 @@ def test_pitfall_switches_act_when_an_operation_runs():
         f"after the block, x**2: {TRACKED}\n"
         "flag switched off after the forward pass, x.grad: None\n")
 
+
+
+def test_summary_says_this_ends_the_first_part():
+    summary = solution_cells(ID)["summary"].source
+    assert "last notebook of the first part" in summary and "01" in summary.strip().splitlines()[-1]
