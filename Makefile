@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test build validate lock clean
+.PHONY: setup lab test build validate autograde feedback export lock clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,18 @@ validate: setup
 	@test -n "$(NOTEBOOK)" || { echo "usage: make validate NOTEBOOK=path/to/notebook.ipynb"; exit 2; }
 	$(PYTHON) -m autograd_course.validate $(NOTEBOOK)
 
+# Instructor grading (README, "Grading"): sandboxed autograde, feedback without hidden tests, grades.csv.
+autograde: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id> [UNSAFE=1] [FORCE=1]"; exit 2; }
+	$(PYTHON) -m autograd_course.grading.autograde $(ASSIGNMENT) $(if $(UNSAFE),--unsafe) $(if $(FORCE),--force)
+
+feedback: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<id>"; exit 2; }
+	$(PYTHON) -m nbgrader generate_feedback $(ASSIGNMENT) --force
+
+export: setup
+	$(PYTHON) -m nbgrader export
+
 # torch's local tag (+cpu) names a build no public index serves; torch==2.13.0 matches it anyway.
 lock: setup
 	{ sed -n 1,2p constraints.txt; $(PYTHON) -m pip list --format=freeze --exclude-editable \
@@ -47,3 +59,16 @@ lock: setup
 
 clean:
 	rm -rf $(VENV)
+
+# Debian packages the tests need: chromium (browser tests, tests/browser/) and bubblewrap (sandboxed grading).
+# apt-get update runs only when a package is missing; without root it says what is missing and skips.
+SYSTEM_PACKAGES := chromium bubblewrap
+.PHONY: system-packages
+system-packages:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null \
+	  | grep -qx installed || echo $$p; done | xargs)"; \
+	if [ -z "$$missing" ]; then echo "system-packages: already installed: $(SYSTEM_PACKAGES)"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "system-packages: SKIPPED, not root; missing Debian packages: $$missing" \
+	  "(run: sudo make system-packages; the browser tests skip without chromium)"; \
+	else echo "system-packages: installing $$missing"; apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi

@@ -1,17 +1,32 @@
 """``make build``: regenerate notebooks/ and solutions/ from source/.
 
+First the navigation cells of source/ are brought up to date with the course order, and the
+learning path source/index.ipynb is copied to notebooks/index.ipynb.
+
 Usage: python -m autograd_course.build [ASSIGNMENT_ID ...]   (default: every assignment)
 """
 
 import argparse
 from pathlib import Path
 
+import nbformat
+
 from .course import Course
+from .navigation import INDEX, update
 from .release import release_student_version
 from .solutions import record_solution
 
 
+def release_index(course: Course) -> None:
+    """The learning path has no exercises: the student copy is the source, normalised by nbformat."""
+    nbformat.write(nbformat.read(course.source_dir / INDEX, as_version=4), course.release_dir / INDEX)
+
+
 def build(course: Course, assignment_ids: list[str]) -> None:
+    for assignment_id in assignment_ids:
+        if update(course, assignment_id):
+            print(f"{assignment_id}: navigation cell updated in source/")
+    release_index(course)
     for assignment_id in assignment_ids:
         release_student_version(course, assignment_id)
         print(f"{assignment_id}: student version -> {course.student_notebook(assignment_id).relative_to(course.root)}")

@@ -26,13 +26,29 @@ def describe(value: object) -> str:
     return repr(value)
 
 
+# Exactly these types: a subclass could answer comparisons with whatever it likes.
+TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+
 def as_float64(value: object) -> torch.Tensor | None:
-    """``value`` as a float64 tensor, or None when it is not a number or a numeric tensor."""
-    if isinstance(value, torch.Tensor) and not value.is_complex():
-        return value.detach().to(torch.float64)
+    """``value`` as a float64 tensor, or None when it is not a number or a plain numeric tensor."""
+    if type(value) in TENSOR_TYPES and not value.is_complex():
+        return torch.Tensor.to(torch.Tensor.detach(value), torch.float64)
     if isinstance(value, Real) and not isinstance(value, bool):
-        return torch.tensor(float(value), dtype=torch.float64)
+        number = float(value)
+        return torch.tensor(number, dtype=torch.float64) if type(number) is float else None
     return None
+
+
+def same_value(got: object, expected: object) -> bool:
+    """Equality that trusts no ``__eq__`` but those of the built-in types, element by element."""
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, (tuple, list)):
+        return len(got) == len(expected) and all(map(same_value, got, expected))
+    if isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(same_value(got[key], expected[key]) for key in expected)
+    return got == expected
 
 
 def expect_close(got, expected, *, what: str, hint: str, rtol: float = 1e-4, atol: float = 1e-6,
@@ -41,7 +57,7 @@ def expect_close(got, expected, *, what: str, hint: str, rtol: float = 1e-4, ato
     __tracebackhide__ = True
     want = torch.as_tensor(expected, dtype=torch.float64)
     shown = describe(want.to(torch.float32)) if want.ndim else f"{want.item():.4f}"
-    if require_tensor and not isinstance(got, torch.Tensor):
+    if require_tensor and type(got) not in TENSOR_TYPES:
         fail(what, f"a torch.Tensor close to {shown}", f"{type(got).__name__} {describe(got)}", hint)
     actual = as_float64(got)
     if actual is None:
@@ -55,7 +71,7 @@ def expect_close(got, expected, *, what: str, hint: str, rtol: float = 1e-4, ato
 def expect_equal(got, expected, *, what: str, hint: str) -> None:
     """Pass when ``got == expected`` for plain values (bools, strings, tuples of them)."""
     __tracebackhide__ = True
-    if type(got) is not type(expected) or got != expected:
+    if not same_value(got, expected):
         fail(what, describe(expected), describe(got), hint)
 
 

@@ -1,6 +1,7 @@
 """Student versions: nbgrader's generate_assignment writes notebooks/<id>/ from source/<id>/."""
 
 import subprocess
+import tempfile
 import sys
 
 from .course import Course
@@ -18,3 +19,17 @@ def release_student_version(course: Course, assignment_id: str) -> None:
          "--force", "--no-db", "--log-level=WARN"],
         cwd=course.root, check=True,
     )
+
+
+def record_in_gradebook(course_root, assignment_id: str) -> None:
+    """Put an assignment (its cells and points) into the instructor's gradebook, leaving notebooks/ alone.
+
+    nbgrader records an assignment while generating it; the student version goes to a
+    throw-away folder because the committed one is built by ``make build``.
+    """
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment_id, "--force",
+             f"--CourseDirectory.release_directory={scratch}", "--log-level=WARN"],
+            cwd=course_root, check=True,
+        )

@@ -1,0 +1,175 @@
+"""Hostile and broken submissions of 01_chain_rule, each with the outcome an honest grader must record.
+
+01_chain_rule has two exercises of 3 points: ``chain_rule_derivative`` (ex1) and
+``autograd_derivative`` (ex2). Every case starts from the real student notebook with both
+answers solved, then breaks or attacks it. ``{root}`` in a case is replaced by the course folder.
+"""
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import nbformat
+
+WRONG_EX1 = "def chain_rule_derivative(x):\n    return torch.tensor(0.0)"
+HARD_CODED_EX1 = "def chain_rule_derivative(x):\n    return torch.tensor(0.3055)"  # right at 5.47 only
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable  # (solved notebook, course root) -> notebook or raw bytes
+    score: float
+    status: str
+    reason: str = ""  # a phrase the recorded outcome (reason, notes or findings) must contain
+
+
+def cell(notebook, cell_id):
+    return next(c for c in notebook.cells if c.get("id") == cell_id)
+
+
+def answers(ex1: str | None = None, ex2: str | None = None, prefix1: str = "") -> Callable:
+    """A builder that replaces the solved answers (keeping the correct ones where None)."""
+    def build(solved, root):
+        notebook = copy.deepcopy(solved)
+        if ex1 is not None or prefix1:
+            answer = cell(notebook, "ex1_answer")
+            answer.source = prefix1.format(root=root) + (ex1 if ex1 is not None else answer.source)
+        if ex2 is not None:
+            cell(notebook, "ex2_answer").source = ex2
+        return notebook
+    return build
+
+
+def edited(change: Callable) -> Callable:
+    def build(solved, root):
+        notebook = copy.deepcopy(solved)
+        change(notebook)
+        return notebook
+    return build
+
+
+def raw(data: bytes) -> Callable:
+    return lambda solved, root: data
+
+
+def _edit_test_cell(notebook):
+    cell(notebook, "ex1_answer").source = WRONG_EX1
+    cell(notebook, "ex1_tests").source = "pass"
+
+
+def _delete_test_cells(notebook):
+    notebook.cells = [c for c in notebook.cells if not c.id.endswith("_tests")]
+
+
+def _duplicate_cells(notebook):
+    index = notebook.cells.index(cell(notebook, "ex1_tests"))
+    twin = copy.deepcopy(notebook.cells[index])
+    twin.id = "ex1_tests_copy"
+    notebook.cells.insert(index, twin)
+    answer = cell(notebook, "ex2_answer")
+    late_copy = copy.deepcopy(answer)
+    late_copy.id, late_copy.source = "ex2_answer_copy", "raise RuntimeError('second copy')"
+    notebook.cells.append(late_copy)
+
+
+def _retype_answer(notebook):
+    answer = cell(notebook, "ex1_answer")
+    index = notebook.cells.index(answer)
+    notebook.cells[index] = nbformat.v4.new_markdown_cell(answer.source, id="ex1_answer",
+                                                          metadata=answer.metadata)
+
+
+def _strip_metadata(notebook):
+    for each in notebook.cells:
+        each.metadata.pop("nbgrader", None)
+
+
+def _wrong_kernel(notebook):
+    notebook.metadata.kernelspec = {"name": "ir", "display_name": "R", "language": "R"}
+
+
+def _lock_bypass_in_locked_cell(notebook):
+    # Edits a locked code cell to patch the checks; locked cells come from source/, so it never runs.
+    cell(notebook, "setup").source += "\nexpect_close = lambda *args, **kwargs: None"
+    cell(notebook, "ex1_answer").source = WRONG_EX1
+
+
+ALWAYS_TRUE = "lambda *args, **kwargs: True"
+
+CASES = [
+    # honest work: these grades must not move whatever else is in the batch
+    Case("honest_complete", answers(), 6, "graded"),
+    Case("honest_partial", answers(ex1=WRONG_EX1), 3, "graded"),
+    Case("honest_untouched", lambda solved, root: None, 0, "graded"),
+    # answers that only look right
+    Case("hard_coded_answer", answers(ex1=HARD_CODED_EX1), 3, "graded"),
+    Case("lying_eq_object", answers(ex1="def chain_rule_derivative(x):\n    Liar = type('Liar', (), {'__eq__': "
+                                        "lambda self, other: True, '__bool__': lambda self: True})\n    return Liar()"),
+         3, "graded"),
+    Case("tensor_subclass", answers(ex1="class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
+                                        + HARD_CODED_EX1), 0, "flagged", "subclasses torch.Tensor"),
+    # monkeypatching what the tests compare with
+    Case("patch_torch_allclose", answers(prefix1=f"torch.allclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0, "flagged",
+         "allclose"),
+    Case("patch_torch_isclose", answers(prefix1=f"torch.isclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0, "flagged",
+         "isclose"),
+    Case("patch_torch_equal", answers(prefix1=f"torch.equal = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0, "flagged",
+         "equal"),
+    Case("patch_assert_close", answers(prefix1=f"torch.testing.assert_close = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0,
+         "flagged", "assert_close"),
+    Case("patch_math_isclose", answers(prefix1=f"math.isclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0, "flagged",
+         "isclose"),
+    Case("patch_numpy_allclose", answers(prefix1=f"import numpy\nnumpy.allclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1),
+         0, "flagged", "allclose"),
+    Case("patch_via_setattr", answers(prefix1=f"setattr(torch, 'all' + 'close', {ALWAYS_TRUE})\n", ex1=WRONG_EX1),
+         0, "flagged", "uses setattr"),
+    Case("patch_via_exec", answers(prefix1=f"exec('torch.allclose = {ALWAYS_TRUE}')\n", ex1=WRONG_EX1), 0,
+         "flagged", "uses exec"),
+    Case("rebind_course_check", answers(prefix1="def expect_close(*args, **kwargs):\n    return None\n",
+                                        ex1=WRONG_EX1), 0, "flagged", "rebinds expect_close"),
+    Case("override_assertion_error", answers(prefix1="import builtins\nbuiltins.AssertionError = Warning\n",
+                                             ex1=WRONG_EX1), 0, "flagged", "imports builtins"),
+    Case("override_excepthook", answers(prefix1="import sys\nsys.excepthook = lambda *args: None\n", ex1=WRONG_EX1),
+         0, "flagged", "imports sys"),
+    Case("silence_showtraceback", answers(prefix1="get_ipython().showtraceback = lambda *a, **k: None\n",
+                                          ex1=WRONG_EX1), 0, "flagged", "uses get_ipython"),
+    # editing what is not the student's to edit
+    Case("edit_test_cell", edited(_edit_test_cell), 3, "graded"),
+    Case("edit_locked_cell", edited(_lock_bypass_in_locked_cell), 3, "graded"),
+    Case("delete_test_cells", edited(_delete_test_cells), 6, "graded"),
+    Case("duplicate_cells", edited(_duplicate_cells), 6, "graded", "more than once"),
+    Case("retype_answer_as_markdown", edited(_retype_answer), 3, "graded", "changed to a markdown cell"),
+    Case("remove_nbgrader_metadata", edited(_strip_metadata), 6, "graded", "metadata missing"),
+    Case("wrong_kernelspec", edited(_wrong_kernel), 6, "graded", "asked for kernel 'ir'"),
+    # broken files
+    Case("invalid_json", raw(b'{"cells": [ {"cell_type": "code", '), 0, "rejected", "not valid notebook JSON"),
+    Case("empty_file", raw(b""), 0, "rejected", "empty"),
+    Case("not_a_notebook", raw(json.dumps({"hello": "world"}).encode()), 0, "rejected", "not a Jupyter notebook"),
+    # resource attacks
+    Case("infinite_loop", answers(prefix1="while True:\n    pass\n"), 0, "graded", "ran longer than"),
+    Case("memory_bomb", answers(ex1="def chain_rule_derivative(x):\n    hoard = bytearray(2**36)\n"
+                                    "    return torch.tensor(float(len(hoard)))"), 3, "graded"),
+    Case("fork_bomb", answers(prefix1="import os\nwhile True:\n    os.fork()\n"), 0, "flagged", "imports os"),
+    Case("exit_kernel", answers(prefix1="import os\nos._exit(0)\n"), 0, "flagged", "kernel died"),
+    Case("kill_kernel", answers(prefix1="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"), 0, "flagged",
+         "imports os"),
+    Case("megabytes_of_output", answers(prefix1="print('x' * 5_000_000)\n"), 6, "graded"),
+    Case("warnings_on_stderr", answers(prefix1="torch.tensor(torch.tensor(1.0))\n"), 6, "graded"),
+    # reaching outside its folder: the sandbox hides it, the audit reports it
+    Case("read_gradebook", answers(prefix1="torch.load('{root}/gradebook.db')\n"), 0, "flagged", "gradebook.db"),
+    Case("write_gradebook", answers(prefix1="import numpy as np\nnp.save('{root}/gradebook.db', np.zeros(3))\n"), 0,
+         "flagged", "gradebook.db"),
+    Case("read_source", answers(prefix1="torch.load('{root}/source/01_chain_rule/01_chain_rule.ipynb')\n"), 0,
+         "flagged", "source/01_chain_rule"),
+    Case("read_other_student", answers(
+        prefix1="torch.load('{root}/submitted/honest_complete/01_chain_rule/01_chain_rule.ipynb')\n"), 0,
+        "flagged", "submitted/honest_complete"),
+    Case("network_connection", answers(
+        prefix1="torch.hub.load_state_dict_from_url('https://example.com/weights.pt')\n"), 0, "flagged", "socket"),
+    Case("chdir_elsewhere", answers(prefix1="import os\nos.chdir('/')\n"), 0, "flagged", "os.chdir"),
+    # torch.save writes from C++, out of the audit hook's sight: the grader compares the files afterwards.
+    Case("modify_shipped_file", answers(prefix1="torch.save(torch.zeros(3), 'data.txt')\n"), 0, "flagged",
+         "modifies shipped file"),
+]

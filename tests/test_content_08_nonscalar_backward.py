@@ -1,0 +1,109 @@
+"""08_nonscalar_backward: every recorded number against closed forms computed in float64 with numpy."""
+
+import re
+
+import numpy as np
+
+from recorded import (assert_recorded_tensor, assert_tensor_text, parse_tensor, recorded_error, recorded_stdout,
+                      recorded_value)
+
+ID = "08_nonscalar_backward"
+X = np.array([1.0, 2.0, 3.0])
+SCORES = np.array([2.0, 1.0, 0.1, -1.0])
+T = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0])
+# The float32 values the notebook's targets hold (0.05, 1.15, ... are not exact in binary).
+TARGETS = np.array([-1.9, -1.2, 0.05, 1.15, 1.9, -3.2, 3.95, 5.1], dtype=np.float32).astype(np.float64)
+W = np.array([1.0, 2.0])
+
+
+def softmax(scores):
+    exponentials = np.exp(scores - scores.max())
+    return exponentials / exponentials.sum()
+
+
+def per_sample_gradients():
+    """g_b = 2 (x_bᵀw − y_b) x_b with x_b = (1, t_b), the closed form of the squared error's gradient."""
+    features = np.stack([np.ones_like(T), T], axis=1)
+    residuals = features @ W - TARGETS
+    return 2 * residuals[:, None] * features
+
+
+def tensors_in(line):
+    return re.findall(r"tensor\(\[[^\]]*\]\)", line)
+
+
+def test_vector_output_has_no_implicit_gradient():
+    assert recorded_error(ID, "example-error") == "RuntimeError: grad can be implicitly created only for scalar outputs"
+
+
+def test_one_third_weights_give_the_mean_gradient():
+    lines = recorded_stdout(ID, "example-vjp-mean").splitlines()
+    assert [line.split(":")[0] for line in lines] == ["y.backward(gradient=1/3 each)", "(x**2).mean().backward()"]
+    for line in lines:
+        (printed,) = tensors_in(line)
+        assert_tensor_text(printed, 2 * X / 3)
+
+
+def test_vector_jacobian_products_of_the_square():
+    lines = recorded_stdout(ID, "example-vjp-others").splitlines()
+    weights = ([1.0, 1.0, 1.0], [0.0, 1.0, 0.0], [1.0, -1.0, 0.5])
+    assert len(lines) == len(weights)
+    for line, v in zip(lines, weights):
+        assert line.startswith(f"v = {v}: ")
+        # J = diag(2x), so vᵀJ = v · 2x; both the autograd and the by-hand tensor must show it.
+        assert len(tensors_in(line)) == 2
+        for printed in tensors_in(line):
+            assert_tensor_text(printed, np.array(v) * 2 * X)
+
+
+def test_autograd_grad_returns_a_row_and_leaves_grad_alone():
+    lines = recorded_stdout(ID, "example-autograd-grad").splitlines()
+    (printed,) = tensors_in(lines[0])
+    assert_tensor_text(printed, [0.0, 2 * X[1], 0.0])
+    assert lines[1] == "x.grad: None"
+
+
+def test_softmax_jacobian_is_diag_s_minus_s_s_transposed():
+    s = softmax(SCORES)
+    assert_recorded_tensor(ID, "example-softmax-jacobian", np.diag(s) - np.outer(s, s))
+    lines = recorded_stdout(ID, "example-softmax-check").splitlines()
+    (printed,) = tensors_in(lines[0])
+    assert_tensor_text(printed, s)
+    assert lines[1] == "torch.func.jacrev gives the same matrix: True"
+    # The notebook says the two differ by one unit in the last place of J_44 = s_4 (1 − s_4), i.e. 2^-29.
+    j44 = s[3] * (1 - s[3])
+    assert 2**-6 <= j44 < 2**-5 and float(np.spacing(np.float32(j44))) == 2**-29
+    assert lines[2] == f"largest |autograd − (diag(s) − s sᵀ)|: {2**-29:.2e}"
+
+
+def test_vmap_per_sample_gradients_match_the_closed_form():
+    assert recorded_stdout(ID, "example-vmap") == "vmap gives the loop's bits: True\n"
+    gradients = per_sample_gradients()
+    assert_recorded_tensor(ID, "example-vmap", gradients)
+    # The markdown's claim: example 5 has 2 · (3 − (−3.2)) · (1, 1).
+    assert np.allclose(gradients[5], [12.4, 12.4])
+
+
+def test_mean_of_per_sample_gradients_is_the_batch_gradient():
+    lines = recorded_stdout(ID, "example-vmap-mean").splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        (printed,) = tensors_in(line)
+        assert_tensor_text(printed, per_sample_gradients().mean(axis=0))
+
+
+def test_gradient_must_have_the_output_shape():
+    assert recorded_error(ID, "pitfall-shape-error") == (
+        "RuntimeError: Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) "
+        "and output[0] has a shape of torch.Size([2]).")
+
+
+def test_gradient_of_the_softmax_sum_is_rounding_only():
+    # The notebook explains: the float32 probabilities sum to 1 + 2^-23, one unit in the last place above 1,
+    # so the VJP s_i (1 − Σ s) is −2^-23 s_i.
+    assert float(np.spacing(np.float32(1.0))) == 2**-23
+    assert recorded_stdout(ID, "pitfall-sum") == f"sum of the probabilities in float32: {1 + 2**-23}\n"
+    s = softmax(SCORES)
+    assert_recorded_tensor(ID, "pitfall-sum", np.zeros(4))
+    recorded = parse_tensor(recorded_value(ID, "pitfall-sum")).double().numpy()
+    assert np.allclose(recorded, -(2**-23) * s, rtol=1e-4, atol=0)

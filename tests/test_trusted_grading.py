@@ -1,0 +1,179 @@
+"""The trusted grader on the adversarial corpus: every case graded in one batch beside honest work."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from adversarial_corpus import CASES
+from conftest import COURSE
+from notebook_cells import answered
+
+ASSIGNMENT = "01_chain_rule"
+SHIPPED = "data.txt"
+SHIPPED_TEXT = "1.0 2.0 3.0\n"
+
+
+def make_course(root: Path) -> Path:
+    """An instructor's course folder with one assignment that also ships a data file."""
+    shutil.copy(COURSE.root / "nbgrader_config.py", root)
+    for folder in ("source", "notebooks"):
+        shutil.copytree(COURSE.root / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+        (root / folder / ASSIGNMENT / SHIPPED).write_text(SHIPPED_TEXT)
+    return root
+
+
+def submit(root: Path, student: str, content) -> None:
+    folder = root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    target = folder / f"{ASSIGNMENT}.ipynb"
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        nbformat.write(content, target)
+
+
+def grade(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", ASSIGNMENT, "--root", str(root),
+                           "--cell-timeout", "20", *args], capture_output=True, text=True, **kwargs)
+
+
+def outcome(root: Path, student: str) -> dict:
+    return json.loads((root / "grading" / ASSIGNMENT / f"{student}.json").read_text())
+
+
+def gradebook_scores(root: Path) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
+        return {submission.student.id: submission.score
+                for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
+
+
+@pytest.fixture(scope="module")
+def graded_corpus(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("corpus"))
+    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    solved = answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    for case in CASES:
+        content = case.build(solved, root)
+        submit(root, case.name, nbformat.read(student_version, as_version=4) if content is None else content)
+    result = grade(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root, result.stdout
+
+
+def test_corpus_is_large_enough():
+    hostile = [case for case in CASES if not case.name.startswith("honest_")]
+    assert len(hostile) >= 25 and len({case.name for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_case_scores_what_it_earned_with_its_reason(graded_corpus, case):
+    root, _ = graded_corpus
+    recorded = outcome(root, case.name)
+    said = " ".join([recorded["reason"], *recorded["notes"], *recorded["findings"]])
+    assert (recorded["status"], recorded["score"]) == (case.status, case.score), said
+    assert gradebook_scores(root)[case.name] == case.score
+    assert case.reason in said
+
+
+def test_every_submission_has_exactly_one_outcome(graded_corpus):
+    root, summary = graded_corpus
+    outcomes = sorted(path.stem for path in (root / "grading" / ASSIGNMENT).glob("*.json"))
+    assert outcomes == sorted(case.name for case in CASES)
+    assert sorted(gradebook_scores(root)) == outcomes
+    assert f"{sum(case.status == 'flagged' for case in CASES)} flagged" in summary
+
+
+def test_integrity_report_names_cell_and_line_of_each_flagged_submission(graded_corpus):
+    root, _ = graded_corpus
+    report = (root / "grading" / ASSIGNMENT / "integrity.md").read_text()
+    for case in CASES:
+        assert (f"## {case.name}\n" in report) == (case.status == "flagged"), case.name
+    assert "- ex1_answer line 1: assigns the attribute allclose of an object it did not create" in report
+
+
+def test_nothing_outside_a_sandbox_was_touched(graded_corpus):
+    root, _ = graded_corpus
+    for folder in ("source", "notebooks"):
+        assert (root / folder / ASSIGNMENT / SHIPPED).read_text() == SHIPPED_TEXT
+    assert not (root / "source" / ASSIGNMENT / "gradebook.db").exists()
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
+        assert len(gradebook.students) == len(CASES)
+
+
+def test_output_is_capped_in_the_graded_notebook(graded_corpus):
+    root, _ = graded_corpus
+    graded = root / "autograded" / "megabytes_of_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert graded.stat().st_size < 200_000
+
+
+def test_rerun_grades_nothing_twice(graded_corpus):
+    root, _ = graded_corpus
+    before = {path.name: path.stat().st_mtime_ns for path in (root / "grading" / ASSIGNMENT).glob("*.json")}
+    result = grade(root)
+    assert result.returncode == 0, result.stderr
+    after = {path.name: path.stat().st_mtime_ns for path in (root / "grading" / ASSIGNMENT).glob("*.json")}
+    assert after == before
+
+
+def test_feedback_shows_hidden_test_failures_but_not_their_source(graded_corpus):
+    root, _ = graded_corpus
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--student=hard_coded_answer",
+                    "--log-level=WARN"], cwd=root, check=True)
+    html = (root / "feedback" / "hard_coded_answer" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Hidden tests ran here; their source is not shown" in html
+    assert "for point in" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert "your formula must hold at every x, not only at 5.47" in html  # the hidden test's message
+
+
+def test_batch_killed_midway_is_finished_by_running_again(tmp_path):
+    root = make_course(tmp_path)
+    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    solved = answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    students = ["ada", "ben", "cy"]
+    for student in students:
+        submit(root, student, solved)
+    process = subprocess.Popen([sys.executable, "-m", "autograd_course.grading.autograde", ASSIGNMENT, "--root",
+                                str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    first = root / "grading" / ASSIGNMENT / "ada.json"
+    deadline = time.monotonic() + 300
+    while not first.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    graded_before = {path.stem for path in first.parent.glob("*.json")}
+    assert "ada" in graded_before and graded_before != set(students)
+
+    result = grade(root)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.stem for path in first.parent.glob("*.json")) == students
+    assert gradebook_scores(root) == {student: 6 for student in students}
+
+
+def test_refuses_to_grade_without_a_sandbox_unless_told(tmp_path):
+    root = make_course(tmp_path)
+    no_bwrap = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    refused = grade(root, env=no_bwrap)
+    assert refused.returncode == 2
+    assert "Refusing to grade: bubblewrap (bwrap) is not installed" in refused.stderr
+    assert "--unsafe" in refused.stderr
+
+
+def test_unsafe_grades_the_same_without_a_sandbox_and_says_so(tmp_path):
+    root = make_course(tmp_path)
+    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    submit(root, "ada", answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                                 {"ex1"}))
+    result = grade(root, "--unsafe")
+    assert result.returncode == 0, result.stderr
+    assert "WITHOUT a sandbox" in result.stderr
+    assert outcome(root, "ada")["status"] == "graded" and gradebook_scores(root) == {"ada": 3}
