@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from autograd_course.numeric import central_difference
-from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout, recorded_value
+from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout
 
 ID = "09_higher_order_gradients"
 NO_GRAD_FN = "RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn"

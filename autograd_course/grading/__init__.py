@@ -1,0 +1,1 @@
+"""Trusted grading: sandboxed autograde, integrity checks and feedback without hidden tests."""
