@@ -177,3 +177,22 @@ def test_unsafe_grades_the_same_without_a_sandbox_and_says_so(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "WITHOUT a sandbox" in result.stderr
     assert outcome(root, "ada")["status"] == "graded" and gradebook_scores(root) == {"ada": 3}
+
+
+def test_reference_answers_of_every_assignment_earn_full_marks_without_findings(tmp_path_factory, assignment_id):
+    """No false alarms: the audit and the policy leave honest work of every notebook alone."""
+    root = tmp_path_factory.mktemp(f"honest-{assignment_id}")
+    shutil.copy(COURSE.root / "nbgrader_config.py", root)
+    for folder in ("source", "notebooks"):
+        shutil.copytree(COURSE.root / folder / assignment_id, root / folder / assignment_id)
+    student_version = root / "notebooks" / assignment_id / f"{assignment_id}.ipynb"
+    folder = root / "submitted" / "reference" / assignment_id
+    folder.mkdir(parents=True)
+    nbformat.write(answered(student_version, root / "source" / assignment_id / f"{assignment_id}.ipynb"),
+                   folder / f"{assignment_id}.ipynb")
+    result = subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", assignment_id,
+                             "--root", str(root)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    recorded = json.loads((root / "grading" / assignment_id / "reference.json").read_text())
+    assert (recorded["status"], recorded["findings"], recorded["score"]) == ("graded", [], recorded["max_score"])
+    assert recorded["max_score"] > 0

@@ -144,8 +144,9 @@ class TrustedAutograder:
                           shipped_files={str(name) for name in self.shipped}, cell_timeout=self.cell_timeout,
                           log_path=Path(scratch) / "kernel.log")
             findings += self.changed_shipped_files(folder)
-        answer_cells = {cell_digest(source): grade_id for grade_id, source in assembly.answers.items()}
-        findings = list(dict.fromkeys(findings + [self.describe_report(report, answer_cells)
+        cell_names = {cell_digest(cell.source): cell.get("id", "a cell") for cell in assembly.notebook.cells
+                      if cell.cell_type == "code"}
+        findings = list(dict.fromkeys(findings + [self.describe_report(report, cell_names)
                                                   for report in run.reports]))
         notes = assembly.notes + ([run.stopped] if run.stopped else [])
         if findings:
@@ -172,9 +173,13 @@ class TrustedAutograder:
         return changed
 
     @staticmethod
-    def describe_report(report: dict, answer_cells: dict[str, str]) -> str:
-        cell = answer_cells.get(report.get("cell"), "an answer cell" if report.get("cell") else "before a cell")
-        where = f"{cell} line {report['line']}" if report.get("line") else cell
+    def describe_report(report: dict, cell_names: dict[str, str]) -> str:
+        """'ex1_answer line 2: escape open ...', or 'found when ex1_tests ran: tamper replaced torch.isclose'."""
+        if report.get("cell"):
+            where = cell_names.get(report["cell"], "an answer cell")
+            where += f" line {report['line']}" if report.get("line") else ""
+        else:
+            where = f"found when {cell_names.get(report.get('next_cell'), 'a cell')} ran"
         return f"{where}: {report.get('kind')} {report.get('event')} {report.get('detail', '')}".strip()
 
     @staticmethod

