@@ -10,7 +10,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup lab test build validate autograde feedback export lock clean
 
-setup: $(STAMP)
+# system-packages first: bubblewrap (make autograde) and chromium (browser tests) are Debian packages.
+setup: system-packages $(STAMP)
 
 $(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml jupyter/overrides.json
 	python3 -m venv $(VENV)
@@ -68,6 +69,8 @@ system-packages:
 	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null \
 	  | grep -qx installed || echo $$p; done | xargs)"; \
 	if [ -z "$$missing" ]; then echo "system-packages: already installed: $(SYSTEM_PACKAGES)"; \
+	elif ! command -v apt-get >/dev/null; then echo "system-packages: SKIPPED, not a Debian-like system;" \
+	  "install $$missing yourself (make autograde needs bubblewrap, or UNSAFE=1)"; \
 	elif [ "$$(id -u)" != 0 ]; then echo "system-packages: SKIPPED, not root; missing Debian packages: $$missing" \
 	  "(run: sudo make system-packages; the browser tests skip without chromium)"; \
 	else echo "system-packages: installing $$missing"; apt-get update -qq \

@@ -135,29 +135,27 @@ class Guard:
         real = os.path.realpath(path)
         return not (real == self.folder or real.startswith(self.folder + os.sep))
 
+    def _student_caller(self, innermost_only: bool):
+        """The student's frame behind the event being audited (frame 2: the hook is frame 1)."""
+        self.busy = True
+        try:
+            return self._student_frame(sys._getframe(2), innermost_only)
+        finally:
+            self.busy = False
+
     def _hook(self, event: str, args: tuple) -> None:
         if self.busy:
             return
         if event in REFUSED_EVENTS or event.startswith("ctypes."):
-            self.busy = True
-            try:
-                frame = self._student_frame(sys._getframe(1), innermost_only=False)
-            finally:
-                self.busy = False
+            frame = self._student_caller(innermost_only=False)
             if frame is not None:
                 self.report("tamper", event, repr(args)[:200], frame)
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event == "exec":
-            if not self._is_cell_code(args[0]):
-                return
-            self._check_unchanged(self._cell_hash(args[0].co_filename))
-            self.busy = True
-            try:
-                frame = self._student_frame(sys._getframe(1), innermost_only=True)
-            finally:
-                self.busy = False
-            if frame is not None:
+            if self._is_cell_code(args[0]):
+                self._check_unchanged(self._cell_hash(args[0].co_filename))
+            elif (frame := self._student_caller(innermost_only=True)) is not None:
                 self.report("tamper", event, "exec() of generated code", frame)
             return
         if event == "open" and isinstance(args[0], str) and args[0].startswith(self.read_only_roots) \
