@@ -2,26 +2,18 @@
 
 import nbformat
 import pytest
-
-from autograd_course.checks import as_float64, same_value
-from autograd_course.grading.assemble import is_answer, nbgrader_meta
-from autograd_course.grading.policy import check_answer, protected_names
-from conftest import COURSE
-from notebook_cells import SOLUTION_MARKER
-
 import torch
 
-
-def protected_in(assignment_id: str) -> set[str]:
-    cells = [c for c in nbformat.read(COURSE.source_notebook(assignment_id), as_version=4).cells
-             if c.cell_type == "code"]
-    return protected_names([c.source for c in cells if not is_answer(c) and not nbgrader_meta(c).get("grade")],
-                           [c.source for c in cells if nbgrader_meta(c).get("grade")])
+from autograd_course.checks import as_float64, same_value
+from autograd_course.grading.assemble import is_answer
+from autograd_course.grading.policy import check_answer, notebook_protected_names
+from conftest import COURSE
+from notebook_cells import SOLUTION_MARKER
 
 
 def test_reference_solutions_pass_the_policy(assignment_id):
     notebook = nbformat.read(COURSE.source_notebook(assignment_id), as_version=4)
-    protected = protected_in(assignment_id)
+    protected = notebook_protected_names(notebook)
     findings = [finding for cell in notebook.cells if is_answer(cell)
                 for finding in check_answer(cell.id, SOLUTION_MARKER.sub("", cell.source), protected)]
     assert findings == []

@@ -22,32 +22,44 @@ SHIPPED = "data.txt"
 SHIPPED_TEXT = "1.0 2.0 3.0\n"
 
 
-def make_course(root: Path) -> Path:
-    """An instructor's course folder with one assignment that also ships a data file."""
+def make_course(root: Path, assignment: str = ASSIGNMENT, shipped: bool = True) -> Path:
+    """An instructor's course folder with one assignment (by default 01, shipping a data file)."""
     shutil.copy(COURSE.root / "nbgrader_config.py", root)
     for folder in ("source", "notebooks"):
-        shutil.copytree(COURSE.root / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
-        (root / folder / ASSIGNMENT / SHIPPED).write_text(SHIPPED_TEXT)
+        shutil.copytree(COURSE.root / folder / assignment, root / folder / assignment)
+        if shipped:
+            (root / folder / assignment / SHIPPED).write_text(SHIPPED_TEXT)
     return root
 
 
-def submit(root: Path, student: str, content) -> None:
-    folder = root / "submitted" / student / ASSIGNMENT
+def student_version(root: Path, assignment: str = ASSIGNMENT) -> Path:
+    return root / "notebooks" / assignment / f"{assignment}.ipynb"
+
+
+def solved(root: Path, assignment: str = ASSIGNMENT, exercises=None):
+    """The student version with the reference answers typed in (only those of ``exercises`` when given)."""
+    return answered(student_version(root, assignment), root / "source" / assignment / f"{assignment}.ipynb",
+                    exercises)
+
+
+def submit(root: Path, student: str, content, assignment: str = ASSIGNMENT) -> None:
+    folder = root / "submitted" / student / assignment
     folder.mkdir(parents=True)
-    target = folder / f"{ASSIGNMENT}.ipynb"
+    target = folder / f"{assignment}.ipynb"
     if isinstance(content, bytes):
         target.write_bytes(content)
     else:
         nbformat.write(content, target)
 
 
-def grade(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", ASSIGNMENT, "--root", str(root),
-                           "--cell-timeout", "20", *args], capture_output=True, text=True, **kwargs)
+def grade(root: Path, *args: str, assignment: str = ASSIGNMENT, cell_timeout: int = 20,
+          **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", assignment, "--root", str(root),
+                           "--cell-timeout", str(cell_timeout), *args], capture_output=True, text=True, **kwargs)
 
 
-def outcome(root: Path, student: str) -> dict:
-    return json.loads((root / "grading" / ASSIGNMENT / f"{student}.json").read_text())
+def outcome(root: Path, student: str, assignment: str = ASSIGNMENT) -> dict:
+    return json.loads((root / "grading" / assignment / f"{student}.json").read_text())
 
 
 def gradebook_scores(root: Path) -> dict[str, float]:
@@ -59,11 +71,10 @@ def gradebook_scores(root: Path) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def graded_corpus(tmp_path_factory):
     root = make_course(tmp_path_factory.mktemp("corpus"))
-    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    solved = answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    solved_notebook = solved(root)
     for case in CASES:
-        content = case.build(solved, root)
-        submit(root, case.name, nbformat.read(student_version, as_version=4) if content is None else content)
+        content = case.build(solved_notebook, root)
+        submit(root, case.name, nbformat.read(student_version(root), as_version=4) if content is None else content)
     result = grade(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root, result.stdout
@@ -136,11 +147,9 @@ def test_feedback_shows_hidden_test_failures_but_not_their_source(graded_corpus)
 
 def test_batch_killed_midway_is_finished_by_running_again(tmp_path):
     root = make_course(tmp_path)
-    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    solved = answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     students = ["ada", "ben", "cy"]
     for student in students:
-        submit(root, student, solved)
+        submit(root, student, solved(root))
     process = subprocess.Popen([sys.executable, "-m", "autograd_course.grading.autograde", ASSIGNMENT, "--root",
                                 str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -170,9 +179,7 @@ def test_refuses_to_grade_without_a_sandbox_unless_told(tmp_path):
 
 def test_unsafe_grades_the_same_without_a_sandbox_and_says_so(tmp_path):
     root = make_course(tmp_path)
-    student_version = root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    submit(root, "ada", answered(student_version, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                                 {"ex1"}))
+    submit(root, "ada", solved(root, exercises={"ex1"}))
     result = grade(root, "--unsafe")
     assert result.returncode == 0, result.stderr
     assert "WITHOUT a sandbox" in result.stderr
@@ -181,18 +188,10 @@ def test_unsafe_grades_the_same_without_a_sandbox_and_says_so(tmp_path):
 
 def test_reference_answers_of_every_assignment_earn_full_marks_without_findings(tmp_path_factory, assignment_id):
     """No false alarms: the audit and the policy leave honest work of every notebook alone."""
-    root = tmp_path_factory.mktemp(f"honest-{assignment_id}")
-    shutil.copy(COURSE.root / "nbgrader_config.py", root)
-    for folder in ("source", "notebooks"):
-        shutil.copytree(COURSE.root / folder / assignment_id, root / folder / assignment_id)
-    student_version = root / "notebooks" / assignment_id / f"{assignment_id}.ipynb"
-    folder = root / "submitted" / "reference" / assignment_id
-    folder.mkdir(parents=True)
-    nbformat.write(answered(student_version, root / "source" / assignment_id / f"{assignment_id}.ipynb"),
-                   folder / f"{assignment_id}.ipynb")
-    result = subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", assignment_id,
-                             "--root", str(root)], capture_output=True, text=True)
+    root = make_course(tmp_path_factory.mktemp(f"honest-{assignment_id}"), assignment_id, shipped=False)
+    submit(root, "reference", solved(root, assignment_id), assignment_id)
+    result = grade(root, assignment=assignment_id, cell_timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    recorded = json.loads((root / "grading" / assignment_id / "reference.json").read_text())
+    recorded = outcome(root, "reference", assignment_id)
     assert (recorded["status"], recorded["findings"], recorded["score"]) == ("graded", [], recorded["max_score"])
     assert recorded["max_score"] > 0

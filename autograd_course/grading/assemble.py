@@ -7,7 +7,6 @@ removed answer cell counts as unanswered. What was odd about the submission is k
 """
 
 import copy
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +35,6 @@ def nbgrader_meta(cell) -> dict:
 
 def is_answer(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
-
-
-def cell_digest(source: str) -> str:
-    """How the kernel-side guard names a cell: the hash of its stripped source."""
-    return hashlib.sha256(source.strip().encode()).hexdigest()
 
 
 def read_submission(path: Path) -> NotebookNode:

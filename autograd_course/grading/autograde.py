@@ -32,9 +32,10 @@ from nbgrader.preprocessors import SaveAutoGrades
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..release import record_in_gradebook
-from .assemble import Rejected, assemble, cell_digest, is_answer, nbgrader_meta, read_submission
+from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .execute import execute
-from .policy import check_answer, protected_names
+from .guard import cell_digest
+from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 
 FINAL = ("graded", "flagged", "rejected")
@@ -53,6 +54,13 @@ class Outcome:
     findings: list[str] = field(default_factory=list)
 
 
+def rooted_sqlite_url(db_url: str, root: Path) -> str:
+    """nbgrader_config.py's relative ``sqlite:///gradebook.db`` means a file in the course folder, wherever we run."""
+    prefix = "sqlite:///"
+    path = db_url.removeprefix(prefix)
+    return f"{prefix}{root / path}" if db_url.startswith(prefix) and not path.startswith("/") else db_url
+
+
 def digest_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
@@ -67,9 +75,7 @@ class TrustedAutograder:
         self.cell_timeout = cell_timeout
         config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         self.coursedir = CourseDirectory(config=config, root=str(self.root))
-        self.db_url = self.coursedir.db_url.replace("sqlite:///", f"sqlite:///{self.root}/", 1) \
-            if self.coursedir.db_url.startswith("sqlite:///") and not self.coursedir.db_url.startswith(
-                "sqlite:////") else self.coursedir.db_url
+        self.db_url = rooted_sqlite_url(self.coursedir.db_url, self.root)
         self.course_id = self.coursedir.course_id
         self.outcomes_dir = self.root / "grading" / assignment
         source_dir = self.root / self.coursedir.source_directory / assignment
@@ -78,11 +84,9 @@ class TrustedAutograder:
         self.release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
         self.shipped = {path.relative_to(release_dir): path for path in release_dir.rglob("*")
                         if path.is_file() and path.suffix != ".ipynb"}
-        code_cells = [cell for cell in self.source.cells if cell.cell_type == "code"]
-        self.trusted_cells = {cell_digest(cell.source) for cell in code_cells if not is_answer(cell)}
-        self.protected = protected_names(
-            [cell.source for cell in code_cells if not is_answer(cell) and not nbgrader_meta(cell).get("grade")],
-            [cell.source for cell in code_cells if nbgrader_meta(cell).get("grade")])
+        self.trusted_cells = {cell_digest(cell.source) for cell in self.source.cells
+                              if cell.cell_type == "code" and not is_answer(cell)}
+        self.protected = notebook_protected_names(self.source)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:

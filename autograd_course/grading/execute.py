@@ -24,6 +24,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from traitlets import Integer, List
 
+from .guard import MAX_REPORTS
 from .sandbox import Sandbox
 
 MAX_OUTPUT_CHARACTERS = 20_000
@@ -44,13 +45,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class TrustedNotebookClient(NotebookClient):
-    """nbclient with two changes: outputs are capped, and clear_output is ignored."""
+    """nbclient that caps outputs, ignores clear_output and keeps each cell's execute reply."""
 
     output_budget = Integer(MAX_OUTPUT_CHARACTERS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._stream_characters: dict[int, int] = {}
+        self.replies: dict[int, dict] = {}
+        self.on_cell_executed = self._keep_reply
+
+    def _keep_reply(self, cell, cell_index, execute_reply):
+        self.replies[cell_index] = execute_reply
 
     def output(self, outs, msg, display_id, cell_index):
         if msg["msg_type"] == "stream":
@@ -85,7 +91,7 @@ def _failure(ename: str, evalue: str) -> NotebookNode:
 def _read_reports(pipe_end: int, reports: list[dict]) -> None:
     with os.fdopen(pipe_end, "rb") as channel:
         for line in channel:
-            if len(reports) >= 200:
+            if len(reports) >= MAX_REPORTS:
                 continue
             try:
                 record = json.loads(line)
@@ -104,9 +110,9 @@ def seed_matplotlib_cache(folder: Path) -> Path:
     return target
 
 
-async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run, pass_fds) -> None:
+async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run, pass_fds, kernel_log) -> None:
     try:
-        async with client.async_setup_kernel(pass_fds=pass_fds, stdout=client.kernel_log, stderr=client.kernel_log):
+        async with client.async_setup_kernel(pass_fds=pass_fds, stdout=kernel_log, stderr=kernel_log):
             await _run_each_cell(client, notebook, run)
     finally:
         # nbclient leaves a kernel manager it did not create running; killing bwrap ends the whole sandbox.
@@ -130,7 +136,7 @@ async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, 
             run.stopped = "the kernel died (os._exit, a signal, or the memory limit)"
             cell.outputs.append(_failure("KernelDied", run.stopped))
         else:
-            reply = client._trusted_replies.get(index)
+            reply = client.replies.get(index)
             if reply and reply["content"].get("status") == "error" and not any(
                     out.output_type == "error" for out in cell.outputs):
                 content = reply["content"]
@@ -163,13 +169,9 @@ def execute(notebook: NotebookNode, folder: Path, sandbox: Sandbox, *, slot: int
     client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, allow_errors=True,
                                    record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
                                    resources={"metadata": {"path": str(folder)}})
-    client._trusted_replies = {}
-    client.on_cell_executed = lambda cell, cell_index, execute_reply: client._trusted_replies.__setitem__(
-        cell_index, execute_reply)
     with open(log_path, "wb") as kernel_log:
-        client.kernel_log = kernel_log
         try:
-            asyncio.run(_run_cells(client, notebook, run, (write_end,)))
+            asyncio.run(_run_cells(client, notebook, run, (write_end,), kernel_log))
         except RuntimeError as error:
             kernel_log.flush()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]

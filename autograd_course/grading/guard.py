@@ -59,6 +59,11 @@ REFUSED_EVENTS = {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys
 MAX_REPORTS = 200
 
 
+def cell_digest(source: str) -> str:
+    """How grader and guard name a cell: the hash of its stripped source (IPython's linecache copy of it)."""
+    return hashlib.sha256(source.strip().encode()).hexdigest()
+
+
 class Guard:
     """What the tests rely on, as it was before student code ran, and the channel to the grader."""
 
@@ -74,7 +79,7 @@ class Guard:
         self.cell_hashes = {}
         self.snapshot = self._functions()
         self.shell_snapshot = None
-        self.protected_names = None
+        self.protected_names: dict[str, object] = {}
         self.audit_hook = self._hook
 
     @staticmethod
@@ -106,8 +111,7 @@ class Guard:
 
     def _cell_hash(self, filename: str) -> str:
         if filename not in self.cell_hashes:
-            source = "".join(linecache.getlines(filename)).strip()
-            self.cell_hashes[filename] = hashlib.sha256(source.encode()).hexdigest()
+            self.cell_hashes[filename] = cell_digest("".join(linecache.getlines(filename)))
         return self.cell_hashes[filename]
 
     @staticmethod
@@ -237,8 +241,6 @@ class Guard:
 
     def _check_namespace(self, namespace: dict, next_cell: str) -> None:
         """Names the notebook bound to modules or to the course's checks keep their objects."""
-        if self.protected_names is None:
-            self.protected_names = {}
         watched = {id(value) for value in self.snapshot.values()}
         for name, value in list(namespace.items()):
             if name.startswith("_"):

@@ -11,6 +11,8 @@ grader scores such a submission 0 and lists the finding (cell, line, code) for a
 import ast
 from dataclasses import dataclass
 
+from .assemble import is_answer, nbgrader_meta
+
 ALLOWED_IMPORTS = {"torch", "math", "numpy", "functools", "itertools", "collections", "typing", "dataclasses"}
 FORBIDDEN_NAMES = {"exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals",
                    "vars", "breakpoint", "input", "get_ipython", "exit", "quit", "memoryview", "help"}
@@ -175,3 +177,10 @@ def protected_names(locked_sources: list[str], test_sources: list[str]) -> set[s
                 definitions |= bound_names(node)
     read_by_tests = set().union(*(used_names(tree) for tree in map(parse, test_sources) if tree is not None))
     return (locked & read_by_tests) | definitions
+
+
+def notebook_protected_names(notebook) -> set[str]:
+    """``protected_names`` of an instructor notebook: its locked code cells against its test cells."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code" and not is_answer(cell)]
+    return protected_names([cell.source for cell in code if not nbgrader_meta(cell).get("grade")],
+                           [cell.source for cell in code if nbgrader_meta(cell).get("grade")])

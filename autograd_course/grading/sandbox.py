@@ -72,6 +72,12 @@ class Sandbox(LoggingConfigurable):
         own = sum(1 for entry in Path("/proc").iterdir() if entry.name.isdigit() and _owned_by_me(entry))
         return own + self.process_limit
 
+    def limits(self, process_limit: int | None) -> list[str]:
+        """The prlimit prefix; no process limit where it would count processes outside the kernel's own."""
+        nproc = [f"--nproc={process_limit}"] if process_limit is not None else []
+        return ["prlimit", f"--as={self.memory_limit}", *nproc, f"--cpu={self.cpu_time_limit}",
+                f"--fsize={self.file_size_limit}", "--core=0", "--"]
+
     def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
         command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session",
                    "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
@@ -89,8 +95,7 @@ class Sandbox(LoggingConfigurable):
         command += ["--chdir", str(folder), "--clearenv"]
         for name, value in env.items():
             command += ["--setenv", name, value]
-        command += ["--", "prlimit", f"--as={self.memory_limit}", f"--nproc={self._process_limit()}",
-                    f"--cpu={self.cpu_time_limit}", f"--fsize={self.file_size_limit}", "--core=0", "--"]
+        command += ["--", *self.limits(process_limit=self._process_limit())]
         if uid is not None:
             command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                         "--inh-caps=-all", "--bounding-set=-all", "--"]
@@ -104,10 +109,8 @@ class Unconfined(Sandbox):
         return None
 
     def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
-        limits = ["prlimit", f"--as={self.memory_limit}", f"--cpu={self.cpu_time_limit}",
-                  f"--fsize={self.file_size_limit}", "--core=0", "--"]
         return ["env", "-i", *(f"{name}={value}" for name, value in env.items()),
-                *(limits if shutil.which("prlimit") else []), *argv]
+                *(self.limits(process_limit=None) if shutil.which("prlimit") else []), *argv]
 
 
 def _owned_by_me(entry: Path) -> bool:
