@@ -41,9 +41,12 @@ validate: setup
 	$(PYTHON) -m autograd_course.validate $(NOTEBOOK)
 
 # Instructor grading (README, "Grading"): sandboxed autograde, feedback without hidden tests, grades.csv.
+# ASSIGNMENT may name several ids; WORKERS defaults to one per core; SCHEDULER=<address> grades on a Dask cluster.
 autograde: setup
-	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id> [UNSAFE=1] [FORCE=1]"; exit 2; }
-	$(PYTHON) -m autograd_course.grading.autograde $(ASSIGNMENT) $(if $(UNSAFE),--unsafe) $(if $(FORCE),--force)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id> [WORKERS=n | SCHEDULER=address]" \
+	  "[UNSAFE=1] [FORCE=1]"; exit 2; }
+	$(PYTHON) -m autograd_course.grading.autograde $(ASSIGNMENT) $(if $(UNSAFE),--unsafe) $(if $(FORCE),--force) \
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 feedback: setup
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<id>"; exit 2; }

@@ -10,7 +10,8 @@ reason). An outcome is written only after its grades are committed, so a batch s
 point (even by ``kill -9``) is finished by running the command again; a submission whose file
 has not changed since its outcome was recorded is not graded twice.
 
-Usage: python -m autograd_course.grading.autograde ASSIGNMENT [--student ID ...] [--force] [--unsafe]
+Usage: python -m autograd_course.grading.autograde ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--force]
+       [--unsafe] [--workers N | --scheduler ADDRESS]
 """
 
 import argparse
@@ -19,7 +20,7 @@ import json
 import os
 import shutil
 import sys
-import tempfile
+import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,14 +30,16 @@ from nbformat.v4 import new_output
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import SaveAutoGrades
+from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..release import record_in_gradebook
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
-from .execute import execute
 from .guard import cell_digest
 from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
+from .schedule import DaskPool, LocalPool
+from .worker import Job, Result
 
 FINAL = ("graded", "flagged", "rejected")
 
@@ -52,6 +55,16 @@ class Outcome:
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """A submission on its way through a worker, with what the grader already knows about it."""
+
+    job: Job
+    digest: str
+    notes: list[str]
+    findings: list[str]
 
 
 def rooted_sqlite_url(db_url: str, root: Path) -> str:
@@ -103,24 +116,17 @@ class TrustedAutograder:
         except (OSError, ValueError, TypeError):
             return None
 
-    def grade_all(self, students: list[str] | None = None, force: bool = False) -> list[Outcome]:
-        self.ensure_assignment_in_gradebook()
-        outcomes = []
+    def pending(self, students: list[str] | None = None, force: bool = False) -> tuple[list[Outcome], list[str]]:
+        """Outcomes already recorded for unchanged submissions, and the students still to grade."""
+        done, todo = [], []
         for student in students or self.students():
             previous = self.recorded(student)
             if not force and previous and previous.status in FINAL \
                     and previous.digest == digest_of(self.submission_path(student)):
-                outcomes.append(previous)
-                continue
-            try:
-                outcome = self.grade(student)
-            except Exception:  # a grader failure must not stop the batch; the next run retries it
-                outcome = Outcome(student, self.assignment, "error", digest_of(self.submission_path(student)),
-                                  reason=traceback.format_exc(limit=3).strip().splitlines()[-1])
-            self.record(outcome)
-            outcomes.append(outcome)
-        self.write_integrity_report()
-        return outcomes
+                done.append(previous)
+            else:
+                todo.append(student)
+        return done, todo
 
     def record(self, outcome: Outcome) -> None:
         self.outcomes_dir.mkdir(parents=True, exist_ok=True)
@@ -129,8 +135,9 @@ class TrustedAutograder:
         partial.write_text(json.dumps(asdict(outcome), indent=1))
         os.replace(partial, target)
 
-    # -- one submission --------------------------------------------------------------------------
-    def grade(self, student: str) -> Outcome:
+    # -- one submission: prepared here, run by a worker, finished here ----------------------------
+    def prepare(self, student: str) -> Prepared | Outcome:
+        """Assemble and check a submission; a notebook that cannot be read is rejected on the spot."""
         path = self.submission_path(student)
         digest = digest_of(path)
         try:
@@ -141,40 +148,41 @@ class TrustedAutograder:
         assembly = assemble(submitted, self.source, self.release)
         findings = [str(finding) for grade_id, source in assembly.answers.items()
                     for finding in check_answer(grade_id, source, self.protected)]
-        with tempfile.TemporaryDirectory(prefix=f"grade-{self.assignment}-") as scratch:
-            folder = Path(scratch) / "work"
-            self.prepare_folder(folder, path.parent)
-            run = execute(assembly.notebook, folder, self.sandbox, slot=0, trusted_cells=self.trusted_cells,
-                          shipped_files={str(name) for name in self.shipped}, cell_timeout=self.cell_timeout,
-                          log_path=Path(scratch) / "kernel.log")
-            findings += self.changed_shipped_files(folder)
-        cell_names = {cell_digest(cell.source): cell.get("id", "a cell") for cell in assembly.notebook.cells
+        shipped = {str(name): shipped.read_bytes() for name, shipped in self.shipped.items()}
+        job = Job(student, nbformat.writes(assembly.notebook), {**self.student_files(path.parent), **shipped},
+                  shipped, self.trusted_cells, self.cell_timeout, self.assignment)
+        return Prepared(job, digest, assembly.notes, findings)
+
+    def student_files(self, submitted_dir: Path) -> dict[str, bytes]:
+        """The kernel's view of the student's folder: their own files (not notebooks), shipped files go over them."""
+        files = {}
+        for path in sorted(submitted_dir.rglob("*")):
+            name = path.relative_to(submitted_dir)
+            if path.is_file() and path.resolve().is_relative_to(submitted_dir.resolve()) and path.suffix != ".ipynb" \
+                    and ".ipynb_checkpoints" not in name.parts and path.stat().st_size <= self.sandbox.file_size_limit:
+                files[str(name)] = path.read_bytes()
+        return files
+
+    def finish(self, prepared: Prepared, result: Result) -> Outcome:
+        """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
+        student = prepared.job.student
+        notebook = nbformat.reads(result.notebook, as_version=4)
+        cell_names = {cell_digest(cell.source): cell.get("id", "a cell") for cell in notebook.cells
                       if cell.cell_type == "code"}
-        findings = list(dict.fromkeys(findings + [self.describe_report(report, cell_names)
-                                                  for report in run.reports]))
-        notes = assembly.notes + ([run.stopped] if run.stopped else [])
+        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped
+                                      + [self.describe_report(report, cell_names) for report in result.reports]))
+        notes = prepared.notes + ([result.stopped] if result.stopped else [])
         if findings:
-            self.void_tests(assembly.notebook, findings)
-        score, max_score = self.save_grades(student, assembly.notebook, path.parent)
+            self.void_tests(notebook, findings)
+        score, max_score = self.save_grades(student, notebook, self.submission_path(student).parent)
         status = "flagged" if findings else "graded"
-        return Outcome(student, self.assignment, status, digest, score, max_score, notes=notes, findings=findings)
+        return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
+                       findings=findings)
 
-    def prepare_folder(self, folder: Path, submitted_dir: Path) -> None:
-        """The kernel's only view of the course: the student's own files, then the shipped files over them."""
-        shutil.copytree(submitted_dir, folder, symlinks=False, ignore_dangling_symlinks=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        for name, shipped in self.shipped.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shipped, folder / name)
-
-    def changed_shipped_files(self, folder: Path) -> list[str]:
-        """Compared after the run, from outside: writes from C code (torch.save) escape the audit hook."""
-        changed = []
-        for name, shipped in self.shipped.items():
-            copy = folder / name
-            if not copy.is_file() or copy.is_symlink() or copy.read_bytes() != shipped.read_bytes():
-                changed.append(f"after the run: modifies shipped file {name}")
-        return changed
+    def failed(self, student: str, error: BaseException) -> Outcome:
+        """The grader itself failed on this submission: recorded as an error, retried by the next run."""
+        reason = "".join(traceback.format_exception_only(error)).strip().splitlines()[-1]
+        return Outcome(student, self.assignment, "error", digest_of(self.submission_path(student)), reason=reason)
 
     @staticmethod
     def describe_report(report: dict, cell_names: dict[str, str]) -> str:
@@ -260,25 +268,83 @@ class TrustedAutograder:
         return report
 
 
-def summary(outcomes: list[Outcome]) -> str:
-    rows = [f"{'student':<24} {'status':<9} {'score':>11}  reason or findings"]
-    for outcome in outcomes:
+def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | None = None, force: bool = False,
+                progress: bool = True) -> list[Outcome]:
+    """Grade every pending submission of every assignment; outcomes are recorded as results arrive.
+
+    Jobs are prepared lazily in this thread while the pool runs earlier ones, and every gradebook
+    write (rejections, scores) happens here too, so SQLite has exactly one writer.
+    """
+    outcomes: list[Outcome] = []
+    work = []
+    for grader in graders:
+        grader.ensure_assignment_in_gradebook()
+        done, todo = grader.pending(students, force)
+        outcomes += done
+        work += [(grader, student) for student in todo]
+    by_assignment = {grader.assignment: grader for grader in graders}
+    prepared: dict[tuple[str, str], Prepared] = {}
+    bar = tqdm(total=len(work), unit="notebook", desc="grading", disable=not progress or not work, file=sys.stderr,
+               dynamic_ncols=True)
+
+    def keep(outcome: Outcome) -> None:
+        by_assignment[outcome.assignment].record(outcome)
+        outcomes.append(outcome)
+        bar.update()
+
+    def jobs():
+        for grader, student in work:
+            try:
+                ready = grader.prepare(student)
+            except Exception as error:  # one unreadable submission must not stop the batch
+                keep(grader.failed(student, error))
+                continue
+            if isinstance(ready, Outcome):
+                keep(ready)
+            else:
+                prepared[grader.assignment, student] = ready
+                yield ready.job
+
+    for job, result in pool.run(jobs()):
+        grader = by_assignment[job.assignment]
+        ready = prepared.pop((job.assignment, job.student))
+        try:
+            if isinstance(result, BaseException):
+                raise result
+            keep(grader.finish(ready, result))
+        except Exception as error:
+            keep(grader.failed(job.student, error))
+    bar.close()
+    for grader in graders:
+        grader.write_integrity_report()
+    return outcomes
+
+
+def summary(outcomes: list[Outcome], seconds: float | None = None, workers: int = 1) -> str:
+    rows = [f"{'assignment':<28} {'student':<24} {'status':<9} {'score':>11}  reason or findings"]
+    for outcome in sorted(outcomes, key=lambda o: (o.assignment, o.student)):
         detail = outcome.reason or "; ".join(outcome.findings[:2]) or "; ".join(outcome.notes[:2])
-        rows.append(f"{outcome.student:<24} {outcome.status:<9} {outcome.score:>5g} / {outcome.max_score:<3g}  "
-                    f"{detail[:100]}")
+        rows.append(f"{outcome.assignment:<28} {outcome.student:<24} {outcome.status:<9} "
+                    f"{outcome.score:>5g} / {outcome.max_score:<3g}  {detail[:100]}")
     counts = {status: sum(o.status == status for o in outcomes) for status in (*FINAL, "error")}
     rows.append(", ".join(f"{count} {status}" for status, count in counts.items()))
+    if seconds is not None:
+        rows.append(f"{len(outcomes)} submissions in {seconds:.1f} s with {workers} worker(s)")
     return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", nargs="+", help="one or more assignment ids")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     parser.add_argument("--force", action="store_true", help="grade again even when an outcome is recorded")
     parser.add_argument("--unsafe", action="store_true",
                         help="grade without a sandbox (student code runs with your permissions)")
     parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run")
+    parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the submissions on this dask.distributed scheduler instead of locally")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course folder")
     args = parser.parse_args(argv)
     # nbgrader creates a gradebook by running alembic, a script next to this Python.
@@ -292,10 +358,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.unsafe:
         print("Warning: grading WITHOUT a sandbox (--unsafe).", file=sys.stderr)
-    grader = TrustedAutograder(args.root, args.assignment, sandbox, args.cell_timeout)
-    outcomes = grader.grade_all(args.student, args.force)
-    print(summary(outcomes))
-    print(f"Integrity report: {grader.outcomes_dir / 'integrity.md'}")
+    graders = [TrustedAutograder(args.root, assignment, sandbox, args.cell_timeout) for assignment in args.assignment]
+    started = time.perf_counter()
+    pool = DaskPool(args.scheduler, sandbox.confined) if args.scheduler else LocalPool(sandbox, args.workers)
+    try:
+        outcomes = grade_batch(graders, pool, args.student, args.force, progress=not args.no_progress)
+    finally:
+        pool.close()
+    print(summary(outcomes, time.perf_counter() - started, pool.size))
+    for grader in graders:
+        print(f"Integrity report: {grader.outcomes_dir / 'integrity.md'}")
     return 1 if any(outcome.status == "error" for outcome in outcomes) else 0
 
 

@@ -8,40 +8,78 @@ dies (``os._exit``, a signal, the memory limit), end the run: the remaining cell
 """
 
 import asyncio
-import json
 import os
-import shutil
-import sys
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
+import signal
+import time
+from dataclasses import dataclass
 
-import matplotlib
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from traitlets import Integer, List
+from traitlets import Any, Dict, Integer
 
-from .guard import MAX_REPORTS
-from .sandbox import Sandbox
+from .worker import HostDied, Worker
 
 MAX_OUTPUT_CHARACTERS = 20_000
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel is the audited guard, started through the sandbox's command line."""
+class ForkedKernel:
+    """What jupyter_client expects of a kernel's ``Popen``, for a kernel the worker's host forked."""
 
-    sandbox_prefix = List()
-    sandbox_uid = Integer(None, allow_none=True)
+    stdin = stdout = stderr = None
 
-    def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
-        # Called right after the connection file is written: hand it to the sandbox user.
-        if self.sandbox_uid is not None:
-            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
-        return [*self.sandbox_prefix, sys.executable, "-m", "autograd_course.grading.guard", "-f",
-                self.connection_file]
+    def __init__(self, worker: Worker, pid: int):
+        self.worker = worker
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.worker.request("poll")["status"]
+            except HostDied:
+                self.returncode = -9
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        while self.poll() is None:
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            self.worker.request("signal", signum=signum)
+        except HostDied:
+            pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkedProvisioner(LocalProvisioner):
+    """Starts the kernel by asking the worker's host to fork one, with the guard's report pipe attached."""
+
+    worker = Any()
+    kernel_env = Dict()
+    report_fd = Integer()
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        connection_file = self.parent.connection_file
+        if self.worker.uid is not None:
+            os.chown(connection_file, self.worker.uid, self.worker.uid)
+        reply = self.worker.request("start", fds=(self.report_fd,), folder=str(self.worker.folder),
+                                    connection_file=connection_file, env=self.kernel_env,
+                                    cpu_time_limit=self.worker.sandbox.cpu_time_limit)
+        self.process = ForkedKernel(self.worker, reply["pid"])
+        self.pid, self.pgid = reply["pid"], None
+        return self.connection_info
 
 
 class TrustedNotebookClient(NotebookClient):
@@ -77,10 +115,9 @@ class TrustedNotebookClient(NotebookClient):
 
 @dataclass
 class Run:
-    """What one execution produced: the notebook with outputs, audit reports, and why it stopped early."""
+    """What one execution produced: the notebook with outputs, and why it stopped early."""
 
     notebook: NotebookNode
-    reports: list[dict] = field(default_factory=list)
     stopped: str | None = None
 
 
@@ -88,34 +125,16 @@ def _failure(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def _read_reports(pipe_end: int, reports: list[dict]) -> None:
-    with os.fdopen(pipe_end, "rb") as channel:
-        for line in channel:
-            if len(reports) >= MAX_REPORTS:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = {"kind": "tamper", "event": "forged audit line", "detail": line[:200].decode(errors="replace")}
-            if isinstance(record, dict):
-                reports.append(record)
+def _failure(ename: str, evalue: str) -> NotebookNode:
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def seed_matplotlib_cache(folder: Path) -> Path:
-    """A private matplotlib config folder with the font list already built (building it writes to stderr)."""
-    target = folder / ".matplotlib"
-    target.mkdir(exist_ok=True)
-    for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
-        shutil.copy(font_list, target)
-    return target
-
-
-async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run, pass_fds, kernel_log) -> None:
+async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run) -> None:
     try:
-        async with client.async_setup_kernel(pass_fds=pass_fds, stdout=kernel_log, stderr=kernel_log):
+        async with client.async_setup_kernel():
             await _run_each_cell(client, notebook, run)
     finally:
-        # nbclient leaves a kernel manager it did not create running; killing bwrap ends the whole sandbox.
+        # nbclient leaves a kernel manager it did not create running; the host's reset then kills the rest.
         if client.km.has_kernel:
             await client.km.shutdown_kernel(now=True)
 
@@ -143,40 +162,29 @@ async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, 
                 cell.outputs.append(_failure(content.get("ename", "Error"), content.get("evalue", "")))
 
 
-def execute(notebook: NotebookNode, folder: Path, sandbox: Sandbox, *, slot: int, trusted_cells: set[str],
-            shipped_files: set[str], cell_timeout: int, log_path: Path) -> Run:
-    """Execute ``notebook`` with ``folder`` as the kernel's working directory and only writable place."""
+def execute(notebook_json: str, worker: Worker, *, report_fd: int, trusted_cells: set[str], shipped_files: set[str],
+            cell_timeout: int) -> tuple[str, str | None]:
+    """Execute a notebook in a kernel forked by ``worker``'s host, in ``worker.folder``.
+
+    Returns the executed notebook's JSON and why the run stopped early (None if it did not).
+    """
+    notebook = nbformat.reads(notebook_json, as_version=4)
     run = Run(notebook)
-    uid = sandbox.uid_for(slot)
-    if uid is not None:
-        for path in [folder, *folder.rglob("*")]:
-            os.chown(path, uid, uid, follow_symlinks=False)
-    read_end, write_end = os.pipe()
-    reader = threading.Thread(target=_read_reports, args=(read_end, run.reports), daemon=True)
-    reader.start()
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(seed_matplotlib_cache(folder)), "OMP_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "COURSE_GUARD_FD": str(write_end), "COURSE_GUARD_TRUSTED": ",".join(sorted(trusted_cells)),
-        "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
-        "COURSE_GUARD_READ_ONLY": ",".join(sandbox.read_only_paths()),
-    }
-    km = SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
-                                connection_file=str(folder / ".kernel.json"))
-    km.sandbox_prefix = sandbox.wrap([], folder, env, uid)
-    km.sandbox_uid = uid
+    folder = worker.folder
+    env = {**worker.environment(), "COURSE_GUARD_TRUSTED": ",".join(sorted(trusted_cells)),
+           "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
+           "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths())}
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
+                            connection_file=str(folder / ".kernel.json"))
+    km.provisioner = ForkedProvisioner(worker=worker, kernel_env=env, report_fd=report_fd, kernel_id="graded",
+                                       kernel_spec=km.kernel_spec, parent=km)
     client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, allow_errors=True,
                                    record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
                                    resources={"metadata": {"path": str(folder)}})
-    with open(log_path, "wb") as kernel_log:
-        try:
-            asyncio.run(_run_cells(client, notebook, run, (write_end,), kernel_log))
-        except RuntimeError as error:
-            kernel_log.flush()
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{error}: {' | '.join(tail)}") from None
-        finally:
-            os.close(write_end)
-            reader.join(timeout=5)
-    return run
+    try:
+        asyncio.run(_run_cells(client, notebook, run))
+    except RuntimeError as error:
+        log = folder / ".kernel.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.is_file() else []
+        raise RuntimeError(f"{error}: {' | '.join(tail)}") from None
+    return nbformat.writes(notebook), run.stopped

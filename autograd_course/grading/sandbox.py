@@ -31,6 +31,8 @@ class SandboxUnavailable(RuntimeError):
 class Sandbox(LoggingConfigurable):
     """Builds the command line that runs a program inside the sandbox."""
 
+    confined = True  # alone in its own PID namespace, with its own /tmp
+
     memory_limit = Integer(4 * 2**30, help="Address-space limit of the kernel, in bytes.").tag(config=True)
     process_limit = Integer(64, help="Processes and threads the sandbox user may have.").tag(config=True)
     cpu_time_limit = Integer(600, help="CPU seconds the kernel may use.").tag(config=True)
@@ -73,16 +75,22 @@ class Sandbox(LoggingConfigurable):
         return own + self.process_limit
 
     def limits(self, process_limit: int | None) -> list[str]:
-        """The prlimit prefix; no process limit where it would count processes outside the kernel's own."""
-        nproc = [f"--nproc={process_limit}"] if process_limit is not None else []
-        return ["prlimit", f"--as={self.memory_limit}", *nproc, f"--cpu={self.cpu_time_limit}",
-                f"--fsize={self.file_size_limit}", "--core=0", "--"]
+        """The prlimit prefix; no process limit where it would count processes outside the kernel's own.
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
+        CPU time is limited per kernel by the kernel host (``cpu_time_limit``): a limit here would
+        count the host's own time over the whole batch.
+        """
+        nproc = [f"--nproc={process_limit}"] if process_limit is not None else []
+        return ["prlimit", f"--as={self.memory_limit}", *nproc, f"--fsize={self.file_size_limit}", "--core=0", "--"]
+
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
+             read_only: list[str] = ()) -> list[str]:
+        """``argv`` in the sandbox, with ``folder`` writable and ``read_only`` (beyond the usual) readable."""
         command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session",
                    "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
         made = set()
-        for path, bind in [*((path, "--ro-bind") for path in self.read_only_paths()), (str(folder), "--bind")]:
+        read_only = [*self.read_only_paths(), *read_only]
+        for path, bind in [*((path, "--ro-bind") for path in read_only), (str(folder), "--bind")]:
             # bubblewrap makes missing parent folders 0700, which the sandbox user could not enter.
             for parent in reversed(Path(path).parents[:-1]):
                 if str(parent) not in made and str(parent) != "/tmp":
@@ -105,10 +113,13 @@ class Sandbox(LoggingConfigurable):
 class Unconfined(Sandbox):
     """``--unsafe``: the same limits and audit, but no namespaces; only for machines without bubblewrap."""
 
+    confined = False
+
     def check_available(self) -> None:
         return None
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
+             read_only: list[str] = ()) -> list[str]:
         return ["env", "-i", *(f"{name}={value}" for name, value in env.items()),
                 *(self.limits(process_limit=None) if shutil.which("prlimit") else []), *argv]
 

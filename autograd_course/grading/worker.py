@@ -1,0 +1,233 @@
+"""One grading slot: a sandboxed kernel host, and the folder each submission's kernel runs in.
+
+A ``Worker`` starts ``kernel_host`` inside the sandbox (``Sandbox.wrap``) with one Unix socket
+to talk over, and restarts it if a submission killed it. ``Worker.run(job)`` writes the
+submission's files into a fresh folder, runs the notebook in a kernel forked by the host, checks
+the shipped files from outside, then has the host kill everything the submission left behind and
+empties the folder, so that the next submission starts from nothing.
+
+A ``Job`` carries everything a run needs as plain data (notebook JSON, file contents), so the
+same ``run`` serves the local pool and remote Dask workers.
+"""
+
+import json
+import os
+import shutil
+import threading
+import socket
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+from .guard import MAX_REPORTS
+from .sandbox import Sandbox
+
+MESSAGE_BYTES = 1 << 20
+HOST_START_SECONDS = 180
+
+
+class HostDied(RuntimeError):
+    """The kernel host is gone (a submission killed it, or it could not start)."""
+
+
+@dataclass
+class Job:
+    """One submission, ready to run: the assembled notebook and every file its folder should hold."""
+
+    student: str
+    notebook: str  # nbformat JSON
+    files: dict[str, bytes]  # the student's own files, then the shipped files over them
+    shipped: dict[str, bytes]
+    trusted_cells: set[str]
+    cell_timeout: int
+    assignment: str = ""
+
+
+@dataclass
+class Result:
+    """What came back from a run: the executed notebook JSON, audit reports, and findings from outside."""
+
+    student: str
+    notebook: str
+    reports: list[dict] = field(default_factory=list)
+    stopped: str | None = None
+    changed_shipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_reports(pipe_end: int, reports: list[dict]) -> None:
+    """The guard's JSON lines until every holder of the pipe's other end (the kernel and its children) is gone."""
+    with os.fdopen(pipe_end, "rb") as channel:
+        for line in channel:
+            if len(reports) >= MAX_REPORTS:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"kind": "tamper", "event": "forged audit line", "detail": line[:200].decode(errors="replace")}
+            if isinstance(record, dict):
+                reports.append(record)
+
+
+def remove_contents(folder: Path) -> None:
+    """Empty a folder the sandbox user could have chmod-ed or filled with read-only subfolders."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+class Worker:
+    """The grader's end of one sandboxed kernel host; ``slot`` picks the sandbox user (as root)."""
+
+    def __init__(self, sandbox: Sandbox, slot: int, root: Path):
+        self.sandbox = sandbox
+        self.slot = slot
+        self.uid = sandbox.uid_for(slot)
+        self.root = root.resolve()
+        self.work = root / "work"  # bound read-write into the sandbox
+        self.folder = self.work / "submission"  # the kernel's working directory
+        self.matplotlib_config = self.work / "matplotlib"  # must be writable, so it is seeded again every time
+        self.process: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+        self.preload_seconds = 0.0
+
+    # -- the host process ----------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.folder),
+                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.matplotlib_config), "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+    def start(self) -> None:
+        self.close()
+        for folder in (self.root, self.work):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o755)
+        remove_contents(self.work)
+        self.seed_matplotlib()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-m", "autograd_course.grading.kernel_host", "--control-fd", str(theirs.fileno()),
+                "--work", str(self.work), *(["--confined"] if self.sandbox.confined else [])]
+        command = self.sandbox.wrap(argv, self.work, self.environment(), self.uid)
+        with open(self.root / "host.log", "ab") as log:
+            self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log)
+        theirs.close()
+        self.control = ours
+        try:
+            self.preload_seconds = self._receive(HOST_START_SECONDS)["preload_seconds"]
+        except HostDied:
+            tail = (self.root / "host.log").read_text(errors="replace").strip().splitlines()[-3:]
+            raise HostDied(f"the kernel host did not start: {' | '.join(tail)}") from None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def request(self, op: str, fds: tuple[int, ...] = (), timeout: float = 30, **fields) -> dict:
+        if not self.alive():
+            raise HostDied("the kernel host has exited")
+        try:
+            socket.send_fds(self.control, [json.dumps({"op": op, **fields}).encode()], list(fds))
+        except OSError as error:
+            raise HostDied(f"the kernel host has exited: {error}") from None
+        return self._receive(timeout)
+
+    def _receive(self, timeout: float) -> dict:
+        self.control.settimeout(timeout)
+        try:
+            message = self.control.recv(MESSAGE_BYTES)
+        except OSError as error:
+            raise HostDied(f"no answer from the kernel host: {error}") from None
+        if not message:
+            raise HostDied("the kernel host has exited")
+        return json.loads(message)
+
+    def close(self) -> None:
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def seed_matplotlib(self) -> None:
+        """matplotlib's font list, prebuilt: building it inside the sandbox would write to stderr."""
+        self.matplotlib_config.mkdir()
+        for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copy(font_list, self.matplotlib_config)
+        self.give_to_sandbox_user(self.matplotlib_config)
+
+    def give_to_sandbox_user(self, folder: Path) -> None:
+        if self.uid is not None:
+            for path in [folder, *folder.rglob("*")]:
+                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+
+    # -- one submission ------------------------------------------------------------------------
+    def fresh_folder(self) -> Path:
+        """An empty working folder, after the host has killed whatever the last submission left."""
+        if self.alive():
+            try:
+                self.request("reset")
+            except HostDied:
+                self.close()
+        if not self.alive():
+            self.start()
+        remove_contents(self.work)
+        self.seed_matplotlib()
+        self.folder.mkdir()
+        self.give_to_sandbox_user(self.folder)
+        return self.folder
+
+    def write_files(self, files: dict[str, bytes]) -> None:
+        for name, content in files.items():
+            target = self.folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        self.give_to_sandbox_user(self.folder)
+
+    def changed_shipped_files(self, shipped: dict[str, bytes]) -> list[str]:
+        """Compared after the run, from outside: writes from C code (torch.save) escape the audit hook."""
+        changed = []
+        for name, content in shipped.items():
+            copy = self.folder / name
+            if not copy.is_file() or copy.is_symlink() or copy.read_bytes() != content:
+                changed.append(f"after the run: modifies shipped file {name}")
+        return changed
+
+    def run(self, job: Job) -> Result:
+        from .execute import execute
+
+        started = time.perf_counter()
+        self.fresh_folder()
+        self.write_files(job.files)
+        reports: list[dict] = []
+        read_end, write_end = os.pipe()
+        reader = threading.Thread(target=read_reports, args=(read_end, reports), daemon=True)
+        reader.start()
+        try:
+            notebook, stopped = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
+                                        shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
+            changed = self.changed_shipped_files(job.shipped)
+        finally:
+            os.close(write_end)
+            self.end_submission()  # the pipe closes when the last process of the submission is killed
+            reader.join(timeout=5)
+        return Result(job.student, notebook, reports, stopped, changed, time.perf_counter() - started)
+
+    def end_submission(self) -> None:
+        try:
+            self.request("reset")
+        except HostDied:
+            self.close()
+        remove_contents(self.work)
