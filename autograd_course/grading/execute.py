@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass
 
 import nbformat
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
@@ -47,7 +50,7 @@ class ForkedKernel:
 
     def wait(self, timeout: float | None = None) -> int:
         while self.poll() is None:
-            time.sleep(0.05)
+            time.sleep(0.005)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
@@ -80,6 +83,42 @@ class ForkedProvisioner(LocalProvisioner):
         self.process = ForkedKernel(self.worker, reply["pid"])
         self.pid, self.pgid = reply["pid"], None
         return self.connection_info
+
+    async def wait(self) -> int | None:
+        """As LocalProvisioner's, polling every 5 ms instead of 100: a killed kernel is gone at once."""
+        while self.process is not None and await self.poll() is None:
+            await asyncio.sleep(0.005)
+        status, self.process = (self.process.returncode if self.process else 0), None
+        return status
+
+
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, minus the 0.2 s of IOPub silence it waits for after start-up.
+
+    That wait only drains start-up messages, which nbclient ignores anyway (it keeps only the
+    messages whose parent is the request it sent). Waiting for IOPub to carry a first message,
+    which proves the subscription is live, stays.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while time.monotonic() < deadline:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info") from None
+                continue
+            if reply["msg_type"] != "kernel_info_reply":
+                continue
+            try:
+                await self.iopub_channel.get_msg(timeout=0.2)
+            except Empty:
+                continue
+            self._handle_kernel_info_reply(reply)
+            return
+        raise RuntimeError(f"Kernel didn't respond in {timeout} s")
 
 
 class TrustedNotebookClient(NotebookClient):
@@ -175,7 +214,8 @@ def execute(notebook_json: str, worker: Worker, *, report_fd: int, trusted_cells
            "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
            "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths())}
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
-                            connection_file=str(folder / ".kernel.json"))
+                            connection_file=str(folder / ".kernel.json"),
+                            client_class="autograd_course.grading.execute.PromptKernelClient")
     km.provisioner = ForkedProvisioner(worker=worker, kernel_env=env, report_fd=report_fd, kernel_id="graded",
                                        kernel_spec=km.kernel_spec, parent=km)
     client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, allow_errors=True,

@@ -37,9 +37,12 @@ MESSAGE_BYTES = 1 << 20
 
 def preload() -> None:
     """Import, once, everything a graded kernel would otherwise import on every start."""
+    import pdb  # noqa: F401 - ipykernel's init_pdb
     import IPython  # noqa: F401
+    import ipykernel.debugger  # noqa: F401
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import numpy.testing  # noqa: F401
     import torch
@@ -132,11 +135,14 @@ class Host:
         return {"status": self.status}
 
     def op_signal(self, request: dict, fds: list[int]) -> dict:
+        """Signal the kernel's session; SIGKILL answers once the kernel is reaped, so its end is seen at once."""
         if self.child is not None and self.status is None:
             try:
                 os.killpg(self.child, request["signum"])
             except ProcessLookupError:
                 pass
+            if request["signum"] == signal.SIGKILL:
+                self.status = os.waitstatus_to_exitcode(os.waitpid(self.child, 0)[1])
         return {}
 
     def op_reset(self, request: dict, fds: list[int]) -> dict:

@@ -9,19 +9,17 @@ import re
 import nbformat
 from playwright.sync_api import Locator, Page, expect
 
+from autograd_course.grading.simulate import SOLUTION_MARKER
+from autograd_course.grading.simulate import nbgrader_meta as nbgrader
+
 ASSIGNMENT = "01_chain_rule"
 NOTEBOOK = f"notebooks/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.MULTILINE)
 RUN_SECONDS = 240  # a cold kernel importing torch on a shared machine; validation runs the notebook once more
 
 # A mistake students make: the outer two links of the chain, without the inner derivative dy/dx = 2x.
 WRONG_EX1 = ("def chain_rule_derivative(x):\n"
              "    x = torch.tensor(x)\n"
              "    return torch.exp(torch.sin(x**2)) * torch.cos(x**2)")
-
-
-def nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
 
 
 def student_cells(lab) -> list:

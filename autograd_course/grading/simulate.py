@@ -1,0 +1,95 @@
+"""A simulated class: every student submits every assignment, as a real class would.
+
+Students take turns through six kinds of submission, so that a class of 60 has ten of each:
+
+- ``correct``: the reference answers typed into the student version;
+- ``partial``: only the first exercise answered;
+- ``wrong``: every answer's ``return`` value multiplied by zero (or broken, where that fails);
+- ``unanswered``: the student version as released;
+- ``broken``: a notebook file cut in half (not valid JSON);
+- ``hostile``: wrong answers behind ``torch.allclose`` patched to always agree.
+
+The first four are honest: any faithful grader gives them the same score.
+"""
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ..course import Course
+
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.MULTILINE)
+RETURN_LINE = re.compile(r"^(\s*)return (.+)$", re.MULTILINE)
+KINDS = ("correct", "partial", "wrong", "unanswered", "broken", "hostile")
+HONEST = {"correct", "partial", "wrong", "unanswered"}
+CHEAT = "import torch\ntorch.allclose = lambda *args, **kwargs: True\n"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def answer_cells(notebook) -> list:
+    return [cell for cell in notebook.cells if nbgrader_meta(cell).get("solution")]
+
+
+def exercise_of(cell) -> str:
+    """'ex2' for the cells of exercise 2 (ids ex2_answer, ex2_tests ...)."""
+    return nbgrader_meta(cell)["grade_id"].split("_")[0]
+
+
+def answered(student_path: Path, source_path: Path, exercises=None):
+    """The student notebook with the source's solutions typed into the answer cells of ``exercises`` (all if None)."""
+    student = nbformat.read(student_path, as_version=4)
+    solutions = {nbgrader_meta(cell)["grade_id"]: cell.source
+                 for cell in answer_cells(nbformat.read(source_path, as_version=4))}
+    for cell in answer_cells(student):
+        if exercises is None or exercise_of(cell) in exercises:
+            cell.source = SOLUTION_MARKER.sub("", solutions[nbgrader_meta(cell)["grade_id"]])
+    return student
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    assignment: str
+    kind: str
+
+
+def submission_text(course: Course, assignment: str, kind: str) -> str:
+    student_path, source_path = course.student_notebook(assignment), course.source_notebook(assignment)
+    if kind == "unanswered":
+        return student_path.read_text()
+    if kind == "partial":
+        first = exercise_of(answer_cells(nbformat.read(source_path, as_version=4))[0])
+        return nbformat.writes(answered(student_path, source_path, {first}))
+    notebook = answered(student_path, source_path)
+    if kind in ("wrong", "hostile"):
+        for cell in answer_cells(notebook):
+            cell.source = RETURN_LINE.sub(r"\1return 0 * (\2)", cell.source)
+    if kind == "hostile":
+        answer_cells(notebook)[0].source = CHEAT + answer_cells(notebook)[0].source
+    text = nbformat.writes(notebook)
+    return text[: len(text) // 2] if kind == "broken" else text
+
+
+def build_class(course: Course, root: Path, students: int, assignments: list[str]) -> list[Submission]:
+    """An instructor's course folder at ``root`` with ``students`` submissions of each assignment."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course.root / "nbgrader_config.py", root)
+    for assignment in assignments:
+        for folder in ("source", "notebooks"):
+            shutil.copytree(course.root / folder / assignment, root / folder / assignment, dirs_exist_ok=True)
+    submissions = []
+    for assignment in assignments:
+        texts = {kind: submission_text(course, assignment, kind) for kind in KINDS}
+        for number in range(students):
+            student, kind = f"student-{number + 1:03d}", KINDS[number % len(KINDS)]
+            target = root / "submitted" / student / assignment / f"{assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(texts[kind])
+            submissions.append(Submission(student, assignment, kind))
+    return submissions
