@@ -1,8 +1,6 @@
 """The trusted grader on the adversarial corpus: every case graded in one batch beside honest work."""
 
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,59 +12,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from adversarial_corpus import CASES
-from conftest import COURSE
-from notebook_cells import answered
-
-ASSIGNMENT = "01_chain_rule"
-SHIPPED = "data.txt"
-SHIPPED_TEXT = "1.0 2.0 3.0\n"
-
-
-def make_course(root: Path, assignment: str = ASSIGNMENT, shipped: bool = True) -> Path:
-    """An instructor's course folder with one assignment (by default 01, shipping a data file)."""
-    shutil.copy(COURSE.root / "nbgrader_config.py", root)
-    for folder in ("source", "notebooks"):
-        shutil.copytree(COURSE.root / folder / assignment, root / folder / assignment)
-        if shipped:
-            (root / folder / assignment / SHIPPED).write_text(SHIPPED_TEXT)
-    return root
-
-
-def student_version(root: Path, assignment: str = ASSIGNMENT) -> Path:
-    return root / "notebooks" / assignment / f"{assignment}.ipynb"
-
-
-def solved(root: Path, assignment: str = ASSIGNMENT, exercises=None):
-    """The student version with the reference answers typed in (only those of ``exercises`` when given)."""
-    return answered(student_version(root, assignment), root / "source" / assignment / f"{assignment}.ipynb",
-                    exercises)
-
-
-def submit(root: Path, student: str, content, assignment: str = ASSIGNMENT) -> None:
-    folder = root / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    target = folder / f"{assignment}.ipynb"
-    if isinstance(content, bytes):
-        target.write_bytes(content)
-    else:
-        nbformat.write(content, target)
-
-
-def grade(root: Path, *args: str, assignment: str = ASSIGNMENT, cell_timeout: int = 20,
-          **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograd_course.grading.autograde", assignment, "--root", str(root),
-                           "--cell-timeout", str(cell_timeout), *args], capture_output=True, text=True, **kwargs)
-
-
-def outcome(root: Path, student: str, assignment: str = ASSIGNMENT) -> dict:
-    return json.loads((root / "grading" / assignment / f"{student}.json").read_text())
-
-
-def gradebook_scores(root: Path) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
-        return {submission.student.id: submission.score
-                for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
-
+from conftest import ASSIGNMENTS
+from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
+                            student_version, submit)
 
 @pytest.fixture(scope="module")
 def graded_corpus(tmp_path_factory):
@@ -151,7 +99,7 @@ def test_batch_killed_midway_is_finished_by_running_again(tmp_path):
     for student in students:
         submit(root, student, solved(root))
     process = subprocess.Popen([sys.executable, "-m", "autograd_course.grading.autograde", ASSIGNMENT, "--root",
-                                str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                str(root), "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     first = root / "grading" / ASSIGNMENT / "ada.json"
     deadline = time.monotonic() + 300
@@ -186,12 +134,20 @@ def test_unsafe_grades_the_same_without_a_sandbox_and_says_so(tmp_path):
     assert outcome(root, "ada")["status"] == "graded" and gradebook_scores(root) == {"ada": 3}
 
 
-def test_reference_answers_of_every_assignment_earn_full_marks_without_findings(tmp_path_factory, assignment_id):
-    """No false alarms: the audit and the policy leave honest work of every notebook alone."""
-    root = make_course(tmp_path_factory.mktemp(f"honest-{assignment_id}"), assignment_id, shipped=False)
-    submit(root, "reference", solved(root, assignment_id), assignment_id)
-    result = grade(root, assignment=assignment_id, cell_timeout=60)
+@pytest.fixture(scope="module")
+def graded_references(tmp_path_factory):
+    """Every assignment's reference answers, graded in one batch."""
+    root = tmp_path_factory.mktemp("references")
+    for assignment_id in ASSIGNMENTS:
+        make_course(root, assignment_id, shipped=False)
+        submit(root, "reference", solved(root, assignment_id), assignment_id)
+    result = grade(root, assignment=ASSIGNMENTS, cell_timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    recorded = outcome(root, "reference", assignment_id)
+    return root
+
+
+def test_reference_answers_of_every_assignment_earn_full_marks_without_findings(graded_references, assignment_id):
+    """No false alarms: the audit and the policy leave honest work of every notebook alone."""
+    recorded = outcome(graded_references, "reference", assignment_id)
     assert (recorded["status"], recorded["findings"], recorded["score"]) == ("graded", [], recorded["max_score"])
     assert recorded["max_score"] > 0
