@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test build validate autograde feedback export lock clean
+.PHONY: setup lab test build validate autograde feedback export bench lock clean
 
 # system-packages first: bubblewrap (make autograde) and chromium (browser tests) are Debian packages.
 setup: system-packages $(STAMP)
@@ -54,6 +54,11 @@ feedback: setup
 
 export: setup
 	$(PYTHON) -m nbgrader export
+
+# A benchmark, not a test: plain nbgrader against the trusted grader on a simulated class (README, "Grading a whole
+# class fast"). STUDENTS (default 60) sizes the class; figures go to build/bench/.
+bench: setup
+	$(PYTHON) -m autograd_course.grading.bench $(if $(STUDENTS),--students $(STUDENTS))
 
 # torch's local tag (+cpu) names a build no public index serves; torch==2.13.0 matches it anyway.
 lock: setup

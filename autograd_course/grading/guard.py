@@ -1,8 +1,8 @@
 """The kernel side of trusted grading: an audit hook installed before any student code runs.
 
-The sandboxed kernel is started as ``python -m autograd_course.grading.guard -f CONNECTION_FILE``.
-Before ipykernel starts, this module imports the libraries the tests rely on, remembers their
-comparison functions, and installs a ``sys.addaudithook`` hook, which no Python code can remove.
+Each graded kernel, forked by the kernel host (``kernel_host``), calls ``install()`` before
+ipykernel starts: it imports the libraries the tests rely on, remembers their comparison
+functions, and installs a ``sys.addaudithook`` hook, which no Python code can remove.
 
 The hook reports, one JSON line per event on a pipe the grader reads (file descriptor
 ``COURSE_GUARD_FD``), what code from a student's cell tried:
@@ -269,10 +269,3 @@ def install() -> Guard:
     guard = Guard(int(os.environ.pop("COURSE_GUARD_FD")), trusted, os.path.realpath(os.getcwd()), roots, shipped)
     sys.addaudithook(guard.audit_hook)
     return guard
-
-
-if __name__ == "__main__":
-    install()
-    from ipykernel import kernelapp
-
-    kernelapp.launch_new_instance()
