@@ -10,6 +10,7 @@ A ``Job`` carries everything a run needs as plain data (notebook JSON, file cont
 same ``run`` serves the local pool and remote Dask workers.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -94,7 +95,7 @@ class Worker:
         self.slot = slot
         self.uid = sandbox.uid_for(slot)
         self.root = root.resolve()
-        self.work = root / "work"  # bound read-write into the sandbox
+        self.work = self.root / "work"  # bound read-write into the sandbox
         self.folder = self.work / "submission"  # the kernel's working directory
         self.matplotlib_config = self.work / "matplotlib"  # must be writable, so it is seeded again every time
         self.process: subprocess.Popen | None = None
@@ -104,9 +105,9 @@ class Worker:
     # -- the host process ----------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.folder),
-                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.matplotlib_config), "OMP_NUM_THREADS": "1",
-                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.matplotlib_config),
+                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
     def start(self) -> None:
         self.close()
@@ -139,17 +140,22 @@ class Worker:
         try:
             socket.send_fds(self.control, [json.dumps({"op": op, **fields}).encode()], list(fds))
         except OSError as error:
+            self.close()
             raise HostDied(f"the kernel host has exited: {error}") from None
         return self._receive(timeout)
 
     def _receive(self, timeout: float) -> dict:
+        """The host's answer; without one, the host is stopped, so that no late answer is read as the next one."""
         self.control.settimeout(timeout)
         try:
             message = self.control.recv(MESSAGE_BYTES)
         except OSError as error:
-            raise HostDied(f"no answer from the kernel host: {error}") from None
+            message, reason = b"", f"no answer from the kernel host: {error}"
+        else:
+            reason = "the kernel host has exited"
         if not message:
-            raise HostDied("the kernel host has exited")
+            self.close()
+            raise HostDied(reason)
         return json.loads(message)
 
     def close(self) -> None:
@@ -177,10 +183,8 @@ class Worker:
     def fresh_folder(self) -> Path:
         """An empty working folder, after the host has killed whatever the last submission left."""
         if self.alive():
-            try:
+            with contextlib.suppress(HostDied):
                 self.request("reset")
-            except HostDied:
-                self.close()
         if not self.alive():
             self.start()
         remove_contents(self.work)
@@ -226,8 +230,6 @@ class Worker:
         return Result(job.student, notebook, reports, stopped, changed, time.perf_counter() - started)
 
     def end_submission(self) -> None:
-        try:
+        with contextlib.suppress(HostDied):
             self.request("reset")
-        except HostDied:
-            self.close()
         remove_contents(self.work)
