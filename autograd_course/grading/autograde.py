@@ -95,7 +95,7 @@ class TrustedAutograder:
         release_dir = self.root / self.coursedir.release_directory / assignment
         self.source = nbformat.read(source_dir / f"{assignment}.ipynb", as_version=4)
         self.release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
-        self.shipped = {path.relative_to(release_dir): path for path in release_dir.rglob("*")
+        self.shipped = {str(path.relative_to(release_dir)): path.read_bytes() for path in release_dir.rglob("*")
                         if path.is_file() and path.suffix != ".ipynb"}
         self.trusted_cells = {cell_digest(cell.source) for cell in self.source.cells
                               if cell.cell_type == "code" and not is_answer(cell)}
@@ -148,13 +148,13 @@ class TrustedAutograder:
         assembly = assemble(submitted, self.source, self.release)
         findings = [str(finding) for grade_id, source in assembly.answers.items()
                     for finding in check_answer(grade_id, source, self.protected)]
-        shipped = {str(name): shipped.read_bytes() for name, shipped in self.shipped.items()}
-        job = Job(student, nbformat.writes(assembly.notebook), {**self.student_files(path.parent), **shipped},
-                  shipped, self.trusted_cells, self.cell_timeout, self.assignment)
+        job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
+                  self.trusted_cells, self.cell_timeout, self.assignment)
         return Prepared(job, digest, assembly.notes, findings)
 
     def student_files(self, submitted_dir: Path) -> dict[str, bytes]:
-        """The kernel's view of the student's folder: their own files (not notebooks), shipped files go over them."""
+        """The student's own files (not notebooks, nothing resolving outside their folder): the worker writes
+        the shipped files over them."""
         files = {}
         for path in sorted(submitted_dir.rglob("*")):
             name = path.relative_to(submitted_dir)

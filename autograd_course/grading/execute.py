@@ -164,10 +164,6 @@ def _failure(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def _failure(ename: str, evalue: str) -> NotebookNode:
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
 async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run) -> None:
     try:
         async with client.async_setup_kernel():

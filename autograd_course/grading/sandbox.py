@@ -83,14 +83,12 @@ class Sandbox(LoggingConfigurable):
         nproc = [f"--nproc={process_limit}"] if process_limit is not None else []
         return ["prlimit", f"--as={self.memory_limit}", *nproc, f"--fsize={self.file_size_limit}", "--core=0", "--"]
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
-             read_only: list[str] = ()) -> list[str]:
-        """``argv`` in the sandbox, with ``folder`` writable and ``read_only`` (beyond the usual) readable."""
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
+        """``argv`` in the sandbox, with ``folder`` writable."""
         command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session",
                    "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
         made = set()
-        read_only = [*self.read_only_paths(), *read_only]
-        for path, bind in [*((path, "--ro-bind") for path in read_only), (str(folder), "--bind")]:
+        for path, bind in [*((path, "--ro-bind") for path in self.read_only_paths()), (str(folder), "--bind")]:
             # bubblewrap makes missing parent folders 0700, which the sandbox user could not enter.
             for parent in reversed(Path(path).parents[:-1]):
                 if str(parent) not in made and str(parent) != "/tmp":
@@ -118,8 +116,7 @@ class Unconfined(Sandbox):
     def check_available(self) -> None:
         return None
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
-             read_only: list[str] = ()) -> list[str]:
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
         return ["env", "-i", *(f"{name}={value}" for name, value in env.items()),
                 *(self.limits(process_limit=None) if shutil.which("prlimit") else []), *argv]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from ..course import Course
+from .assemble import is_answer, nbgrader_meta
 
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.MULTILINE)
 RETURN_LINE = re.compile(r"^(\s*)return (.+)$", re.MULTILINE)
@@ -28,12 +29,8 @@ HONEST = {"correct", "partial", "wrong", "unanswered"}
 CHEAT = "import torch\ntorch.allclose = lambda *args, **kwargs: True\n"
 
 
-def nbgrader_meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
 def answer_cells(notebook) -> list:
-    return [cell for cell in notebook.cells if nbgrader_meta(cell).get("solution")]
+    return [cell for cell in notebook.cells if is_answer(cell)]
 
 
 def exercise_of(cell) -> str:

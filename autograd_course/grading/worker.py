@@ -14,12 +14,11 @@ import contextlib
 import json
 import os
 import shutil
-import threading
 import socket
 import stat
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,23 +41,21 @@ class Job:
 
     student: str
     notebook: str  # nbformat JSON
-    files: dict[str, bytes]  # the student's own files, then the shipped files over them
-    shipped: dict[str, bytes]
+    files: dict[str, bytes]  # the student's own files (not notebooks)
+    shipped: dict[str, bytes]  # the assignment's files: written over the student's, compared after the run
     trusted_cells: set[str]
     cell_timeout: int
-    assignment: str = ""
+    assignment: str
 
 
 @dataclass
 class Result:
     """What came back from a run: the executed notebook JSON, audit reports, and findings from outside."""
 
-    student: str
     notebook: str
     reports: list[dict] = field(default_factory=list)
     stopped: str | None = None
     changed_shipped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def read_reports(pipe_end: int, reports: list[dict]) -> None:
@@ -92,7 +89,6 @@ class Worker:
 
     def __init__(self, sandbox: Sandbox, slot: int, root: Path):
         self.sandbox = sandbox
-        self.slot = slot
         self.uid = sandbox.uid_for(slot)
         self.root = root.resolve()
         self.work = self.root / "work"  # bound read-write into the sandbox
@@ -100,7 +96,6 @@ class Worker:
         self.matplotlib_config = self.work / "matplotlib"  # must be writable, so it is seeded again every time
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
-        self.preload_seconds = 0.0
 
     # -- the host process ----------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -126,7 +121,7 @@ class Worker:
         theirs.close()
         self.control = ours
         try:
-            self.preload_seconds = self._receive(HOST_START_SECONDS)["preload_seconds"]
+            self._receive(HOST_START_SECONDS)
         except HostDied:
             tail = (self.root / "host.log").read_text(errors="replace").strip().splitlines()[-3:]
             raise HostDied(f"the kernel host did not start: {' | '.join(tail)}") from None
@@ -181,14 +176,9 @@ class Worker:
 
     # -- one submission ------------------------------------------------------------------------
     def fresh_folder(self) -> Path:
-        """An empty working folder, after the host has killed whatever the last submission left."""
-        if self.alive():
-            with contextlib.suppress(HostDied):
-                self.request("reset")
+        """An empty working folder (``start`` and ``end_submission`` leave the writable folder clean)."""
         if not self.alive():
             self.start()
-        remove_contents(self.work)
-        self.seed_matplotlib()
         self.folder.mkdir()
         self.give_to_sandbox_user(self.folder)
         return self.folder
@@ -212,9 +202,8 @@ class Worker:
     def run(self, job: Job) -> Result:
         from .execute import execute
 
-        started = time.perf_counter()
         self.fresh_folder()
-        self.write_files(job.files)
+        self.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
         reports: list[dict] = []
         read_end, write_end = os.pipe()
         reader = threading.Thread(target=read_reports, args=(read_end, reports), daemon=True)
@@ -227,9 +216,11 @@ class Worker:
             os.close(write_end)
             self.end_submission()  # the pipe closes when the last process of the submission is killed
             reader.join(timeout=5)
-        return Result(job.student, notebook, reports, stopped, changed, time.perf_counter() - started)
+        return Result(notebook, reports, stopped, changed)
 
     def end_submission(self) -> None:
+        """Kill everything the submission left (closing the guard's pipe), then empty and re-seed the folder."""
         with contextlib.suppress(HostDied):
             self.request("reset")
         remove_contents(self.work)
+        self.seed_matplotlib()

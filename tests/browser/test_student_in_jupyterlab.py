@@ -9,8 +9,8 @@ import re
 import nbformat
 from playwright.sync_api import Locator, Page, expect
 
+from autograd_course.grading.assemble import nbgrader_meta as nbgrader
 from autograd_course.grading.simulate import SOLUTION_MARKER
-from autograd_course.grading.simulate import nbgrader_meta as nbgrader
 
 ASSIGNMENT = "01_chain_rule"
 NOTEBOOK = f"notebooks/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
