@@ -1,5 +1,11 @@
 """nbgrader configuration for the course; every path is relative to this folder."""
 
+import os
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+from autograd_course.validate import policy_in_validation
+
 c = get_config()  # noqa: F821 - injected by nbgrader
 
 c.CourseDirectory.course_id = "autograd-course"
@@ -19,3 +25,13 @@ c.GenerateFeedback.preprocessors = [
     "autograd_course.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Validation kernels (make validate, JupyterLab's Validate button) talk to nbgrader over local IPC sockets, so
+# ipykernel has no reason to print its "Kernel is running over TCP without encryption" warning. The sockets
+# go to Jupyter's runtime folder, not the notebook's folder (the default for IPC).
+c.KernelManager.transport = "ipc"
+os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)
+c.KernelManager.ip = os.path.join(jupyter_runtime_dir(), f"nbgrader-kernel-{os.getpid()}")
+
+# While nbgrader validates a notebook, its test cells fail with the grader's answer-policy findings.
+c.Execute.on_notebook_start, c.Execute.on_cell_start = policy_in_validation()

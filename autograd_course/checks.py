@@ -1,17 +1,33 @@
 """Assertions for test cells whose failures teach.
 
-A failing check raises ``AnswerMismatch`` with at most two lines: what was expected and
-what the student's code gave, then a hint. IPython skips the frames marked ``__tracebackhide__``,
-so the traceback shows the test line, the one ``raise`` in ``fail`` and then the message.
+A failing check raises ``AnswerMismatch`` with at most two lines: which case ran, what was
+expected and what the student's code gave, then a hint. In JupyterLab the exception renders
+itself as just those lines (IPython's ``_render_traceback_`` protocol), not as a traceback
+through the course package; ``%tb verbose`` in a new cell shows the full traceback.
 """
 
 from numbers import Real
 
 import torch
 
+FULL_TRACEBACK = "\x1b[2m(the full traceback: run %tb verbose in a new cell)\x1b[0m"
+
 
 class AnswerMismatch(AssertionError):
     """A test-cell failure that says what was expected, what came, and how to look again."""
+
+    def _render_traceback_(self) -> list[str]:
+        from IPython import get_ipython  # only a kernel renders tracebacks; the package must import without it
+
+        shell = get_ipython()
+        if shell is not None and shell.InteractiveTB.mode == "Verbose":
+            return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+        first, *rest = str(self).splitlines()
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {first}", *rest, FULL_TRACEBACK]
+
+
+class RuleBroken(AnswerMismatch):
+    """The answer computed something, but not the way the exercise asks (and the way is the lesson)."""
 
 
 def fail(what: str, expected: str, got: str, hint: str) -> None:
@@ -19,11 +35,49 @@ def fail(what: str, expected: str, got: str, hint: str) -> None:
     raise AnswerMismatch(f"{what}: expected {expected}, got {got}.\nHint: {hint}")
 
 
+def break_rule(what: str, rule: str, got: str, hint: str) -> None:
+    __tracebackhide__ = True
+    raise RuleBroken(f"{what}: the exercise's rule is {rule}, but your code {got}.\nHint: {hint}")
+
+
 def describe(value: object) -> str:
     """How a value looks to a student: tensors as torch prints them, without the graph."""
     if isinstance(value, torch.Tensor):
         return repr(value.detach())
     return repr(value)
+
+
+MAX_SHOWN = 8  # numbers shown of a larger tensor; the rest is elided
+
+
+def numbers(values: torch.Tensor, digits: int) -> str:
+    """``values`` with ``digits`` significant digits, nested like torch prints them (0-d as a bare number)."""
+    def nested(part) -> str:
+        if isinstance(part, list):
+            return "[" + ", ".join(map(nested, part)) + "]"
+        return f"{part:.{digits}g}"
+
+    if values.ndim == 0:
+        return nested(values.item())
+    if values.numel() <= MAX_SHOWN:
+        return f"tensor({nested(values.detach().tolist())})"
+    first = ", ".join(map(nested, values.detach().flatten()[:MAX_SHOWN].tolist()))
+    return f"tensor of shape {tuple(values.shape)}: [{first}, …]"
+
+
+def distinguishing_pair(want: torch.Tensor, got: torch.Tensor) -> tuple[str, str]:
+    """Both values with the fewest digits (at least 5) that show how they differ."""
+    for digits in range(5, 18):
+        pair = numbers(want, digits), numbers(got, digits)
+        if pair[0] != pair[1]:
+            return pair
+    return pair
+
+
+def worst_element(want: torch.Tensor, got: torch.Tensor) -> int:
+    """Flat index of the element furthest from what was expected (a nan or inf counts as furthest)."""
+    error = (got - want).abs().flatten()
+    return int(torch.nan_to_num(error, nan=torch.inf).argmax())
 
 
 # Exactly these types: a subclass could answer comparisons with whatever it likes.
@@ -51,21 +105,41 @@ def same_value(got: object, expected: object) -> bool:
     return got == expected
 
 
+RAISED_HINT = "call your function on this input in a new cell to see where it fails"
+
+
+def answer_of(function, *args, what: str, hint: str = RAISED_HINT, **kwargs):
+    """``function(*args, **kwargs)``; an exception from the student's code fails the test in plain words."""
+    __tracebackhide__ = True
+    try:
+        return function(*args, **kwargs)
+    except (AnswerMismatch, NotImplementedError):  # an unanswered cell: validate names it as such
+        raise
+    except Exception as error:
+        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {error}\nHint: {hint}") from error
+
+
 def expect_close(got, expected, *, what: str, hint: str, rtol: float = 1e-4, atol: float = 1e-6,
                  require_tensor: bool = False) -> None:
     """Pass when ``got`` is numerically ``expected`` (same shape, all finite, within tolerance)."""
     __tracebackhide__ = True
     want = torch.as_tensor(expected, dtype=torch.float64)
-    shown = describe(want.to(torch.float32)) if want.ndim else f"{want.item():.4f}"
+    shown = numbers(want, 5)
     if require_tensor and type(got) not in TENSOR_TYPES:
         fail(what, f"a torch.Tensor close to {shown}", f"{type(got).__name__} {describe(got)}", hint)
     actual = as_float64(got)
     if actual is None:
         fail(what, shown, f"{type(got).__name__} {describe(got)}", hint)
     if actual.shape != want.shape:
-        fail(what, f"shape {tuple(want.shape)} ({shown})", f"shape {tuple(actual.shape)} ({describe(got)})", hint)
+        fail(what, f"shape {tuple(want.shape)} ({shown})", f"shape {tuple(actual.shape)} ({numbers(actual, 5)})", hint)
     if not bool(torch.isfinite(actual).all()) or not torch.allclose(actual, want, rtol=rtol, atol=atol):
-        fail(what, shown, describe(got), hint)
+        expected_text, got_text = distinguishing_pair(want, actual)
+        if want.numel() > MAX_SHOWN:
+            worst = worst_element(want, actual)
+            at = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), want.shape))
+            pair = distinguishing_pair(want.flatten()[worst], actual.flatten()[worst])
+            got_text += f" (at index {at}: expected {pair[0]}, got {pair[1]})"
+        fail(what, expected_text, got_text, hint)
 
 
 def expect_equal(got, expected, *, what: str, hint: str) -> None:
@@ -90,4 +164,12 @@ def expect_true(condition: bool, *, what: str, expected: str, got: str, hint: st
         fail(what, expected, got, hint)
 
 
-__all__ = ["AnswerMismatch", "expect_close", "expect_equal", "expect_finite", "expect_true"]
+def expect_rule(condition: bool, *, what: str, rule: str, got: str, hint: str) -> None:
+    """Pass when the answer kept the exercise's ``rule``; ``got`` says what the code did instead."""
+    __tracebackhide__ = True
+    if condition is not True:
+        break_rule(what, rule, got, hint)
+
+
+__all__ = ["AnswerMismatch", "RuleBroken", "answer_of", "expect_close", "expect_equal", "expect_finite",
+           "expect_rule", "expect_true"]

@@ -143,3 +143,25 @@ def test_sigmoid_saturation_point_in_the_markdown():
 def test_dot_of_unsqueezed_scalars():
     text = recorded_value(ID, "pitfall-dot")
     assert text == "(tensor([6.7000], grad_fn=<AddBackward0>),\n tensor(6.7000, grad_fn=<AddBackward0>))"
+
+
+def test_neither_loss_has_a_minimum_the_correct_one_is_bounded_below():
+    """With b = 0 and y = 0 the correct loss is softplus(6.7w) > 0, falling toward 0 as w decreases, never reaching it;
+    the lecture's loss is its negative, unbounded below as w grows."""
+    weights = [2.0, 1.0, 0.0, -1.0, -2.0, -5.0]
+    correct = [correct_loss_of(w, 0.0) for w in weights]
+    assert all(later < earlier for earlier, later in zip(correct, correct[1:]))  # still falling: no minimum
+    assert all(loss > 0 for loss in correct) and correct[-1] < 1e-14  # bounded below by 0
+    assert all(math.isclose(lecture_loss_of(w, 0.0), -loss) for w, loss in zip(weights, correct))
+    assert lecture_loss_of(5.0, 0.0) < -33  # log(1 - p) ≈ -6.7 w: falls without bound as w grows
+    reading = solution_cells(ID)["example-descent-reading"].source
+    assert "**bounded below**" in reading and "**unbounded below**" in reading and "no minimum at all" not in reading
+
+
+def test_float32_spacings_carry_the_course_symbols():
+    """2⁻²⁴ is u₃₂ (the gap just below 1), 2⁻²³ is ε₃₂ (the gap just above 1)."""
+    assert 2.0**-24 == 1 - float(np.nextafter(np.float32(1), np.float32(0)))
+    assert 2.0**-23 == float(np.finfo(np.float32).eps)
+    assert "u₃₂ = $2^{-24}" in solution_cells(ID)["example-chain-float32"].source
+    assert "u₃₂ = $2^{-24}$" in solution_cells(ID)["pitfall-clamp-next"].source
+    assert "ε₃₂ = $2^{-23}$" in solution_cells(ID)["pitfall-clamp-next"].source

@@ -3,8 +3,10 @@
 import math
 import struct
 
+import torch
+
 from recorded import (assert_recorded_tensor, parse_tensor, printed_by_torch, recorded_error, recorded_stdout,
-                      recorded_value)
+                      recorded_value, solution_cells)
 
 ID = "03_partial_derivatives"
 POINT = [1.0, 2.0, 3.0]
@@ -86,3 +88,35 @@ def test_integer_tensors_cannot_require_grad():
     assert recorded_error(ID, "pitfall-integer-error") == (
         "RuntimeError: Only Tensors of floating point and complex dtype can require gradients")
     assert recorded_value(ID, "pitfall-integer-fixed") == "tensor([1., 2., 3.], requires_grad=True)"
+
+
+def one_step(optimizer_class, reduction, learning_rate=0.1):
+    """How far one optimizer step moves w for the batch loss reduction((w·x)²) over 64 examples."""
+    torch.manual_seed(0)
+    examples = torch.randn(64)
+    w = torch.tensor(1.0, requires_grad=True)
+    optimizer = optimizer_class([w], lr=learning_rate)
+    reduction((w * examples) ** 2).backward()
+    optimizer.step()
+    return abs(1.0 - w.item())
+
+
+def test_64_times_off_holds_for_sgd_not_for_adam():
+    sgd_ratio = one_step(torch.optim.SGD, torch.sum) / one_step(torch.optim.SGD, torch.mean)
+    adam_ratio = one_step(torch.optim.Adam, torch.sum) / one_step(torch.optim.Adam, torch.mean)
+    assert math.isclose(sgd_ratio, 64, rel_tol=1e-5)
+    assert math.isclose(adam_ratio, 1, rel_tol=1e-5)  # Adam's step divides by the gradient's own size
+    prose = solution_cells(ID)["pitfall-mean-vs-sum"].source
+    assert "with plain gradient descent (SGD)" in prose and "Adam" in prose
+
+
+def test_exercise_3_excludes_the_zero_direction():
+    """Normalising the zero vector divides 0 by 0: the directional derivative is undefined, so the prompt rules it out."""
+    zero = torch.zeros(2)
+    assert torch.isnan(zero / zero.norm()).all()
+    assert "never the zero vector" in solution_cells(ID)["ex3_prompt"].source
+
+
+def test_round_off_term_names_the_float64_epsilon():
+    assert 2.0**-52 == torch.finfo(torch.float64).eps
+    assert "\\varepsilon_{64}" in solution_cells(ID)["example-partials-intro"].source

@@ -10,10 +10,11 @@ import re
 import numpy as np
 import torch
 
-from recorded import assert_tensor_text, parse_tensor, recorded_stdout, recorded_value
+from recorded import assert_tensor_text, parse_tensor, recorded_stdout, recorded_value, solution_cells
 
 ID = "04_mlp_nan_diagnosis"
 PRINTED_TENSOR = re.compile(r"^([^\n]+?) = (tensor\([^)]*\))$", re.MULTILINE)
+LECTURE_Z1 = "[79.9966, 78.2017]"  # the lecture's only printed pre-activation (its W2, b2 and z2 were never printed)
 
 
 def seeded_weights():
@@ -102,13 +103,72 @@ def test_clamp_does_nothing_and_backward_is_inf_times_zero():
         f"exact dL/dz2 = sigmoid(z2) in float64: {exact}\n")
 
 
-def test_float32_sigmoid_saturation_threshold_is_24_ln_2():
-    # 1/(1 + e^-z) in float32 is 1 once e^-z <= 2**-24 (half the spacing above 1): z >= 24 ln 2.
+def float32_saturation_threshold():
+    """The first float32 z with 1/(1 + e^-z) == 1 in float32: e^-z <= 2**-24 (half the spacing above 1), z >= 24 ln 2."""
     threshold = np.float32(24 * math.log(2))
     if threshold < 24 * math.log(2):
         threshold = np.nextafter(threshold, np.float32(np.inf))
     assert np.nextafter(threshold, np.float32(0)) < 24 * math.log(2) <= threshold  # the first float32 past 24 ln 2
+    return threshold
+
+
+def test_float32_sigmoid_saturation_threshold_is_24_ln_2():
+    threshold = float32_saturation_threshold()
     assert recorded_stdout(ID, "why-figure") == f"float32 sigmoid is exactly 1.0 from z = {threshold:.6f} on: True\n"
+
+
+def markdown_text():
+    return "\n".join(cell.source for cell in solution_cells(ID).values() if cell.cell_type == "markdown")
+
+
+def test_seed0_numbers_are_the_courses_and_the_lectures_z2_is_only_bounded():
+    # The lecture's z1 is not the seeded one, so its z2 is not ours: every clause quoting our z2 = 19.36 says it is
+    # the seed-0 run and none credits it to the lecture. The lecture's o2 printed `1.`, so its z2 >= the threshold.
+    assert LECTURE_Z1 in solution_cells(ID)["reproduce-intro"].source
+    assert LECTURE_Z1 not in recorded_value(ID, "reproduce-hidden-layer")
+    _, _, z2 = forward(X)
+    assert f"{z2[0]:.2f}" == "19.36"
+    clauses = [clause for clause in re.split(r"(?<=[.;,:])\s+", markdown_text()) if "19.36" in clause]
+    assert len(clauses) >= 3
+    for clause in clauses:
+        assert "seed" in clause and "lecture" not in clause, clause
+    bound = f"{float32_saturation_threshold():.2f}"
+    assert markdown_text().count(f"lecture's $z_2$ was at least ${bound}$") == 2
+    assert f"had $z_2 \\ge {bound}$" in solution_cells(ID)["summary"].source
+
+
+def test_exercise_3_states_the_slopes_autograd_gives_at_the_kink():
+    # Measured, not one-sided: abs uses sign(0) = 0, clamp passes the gradient at its bound, maximum splits a tie.
+    ways = {"torch.abs": torch.abs, "torch.clamp(z, min=0)": lambda z: torch.clamp(z, min=0), "torch.relu": torch.relu,
+            "torch.maximum(z, torch.zeros_like(z))": lambda z: torch.maximum(z, torch.zeros_like(z))}
+    prompt = solution_cells(ID)["ex3_prompt"].source
+    stated = dict(re.findall(r"`(torch\.[^`]+)` has (?:slope )?([0-9.]+)", prompt))
+    assert stated.keys() == ways.keys()
+    for name, function in ways.items():
+        zero = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        function(zero).backward()
+        assert zero.grad.item() == float(stated[name]), name
+    assert "one-sided" not in prompt
+    assert r"\sigma(0) - y = \tfrac12 - y" in prompt and sigmoid(0.0) == 0.5
+
+
+def test_machine_epsilon_and_unit_roundoff_symbols():
+    # eps_32 = 2**-23 is the gap above 1 (finfo.eps), u_32 = 2**-24 the gap below 1; never the other way round.
+    text = markdown_text()
+    below_one = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0)).item()
+    exponents = {"\\varepsilon_{32}": math.log2(torch.finfo(torch.float32).eps), "u_{32}": math.log2(1 - below_one)}
+    assert exponents == {"\\varepsilon_{32}": -23, "u_{32}": -24}
+    for symbol, exponent in exponents.items():
+        stated = re.findall(re.escape(symbol) + r" = 2\^\{(-\d+)\}", text)
+        assert stated and all(int(value) == exponent for value in stated), (symbol, stated)
+    assert "u_{32}/2 = 1 - 2^{-25}" in text and "2^{-25} = u_{32}/2" in text
+
+
+def test_pitfall_states_each_dtypes_significand_bits():
+    stated = re.search(r"float64 has \$p = (\d+)\$, float32 \$(\d+)\$, float16 \$(\d+)\$ and bfloat16 only \$(\d+)\$",
+                       solution_cells(ID)["pitfall-dtype"].source)
+    dtypes = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+    assert [int(bits) for bits in stated.groups()] == [1 - round(math.log2(torch.finfo(dtype).eps)) for dtype in dtypes]
 
 
 def test_every_gradient_check_and_hook_trace():
@@ -191,3 +251,11 @@ def test_eps_table_follows_the_significand_width():
         cells = ", ".join(f"{eps:.3e}: {eps > 2.0 ** -(bits + 1)}" for eps in (1e-8, 1e-4, machine_eps))
         expected += f"{dtype:15} finfo.eps = {machine_eps:.3e}   1 - eps < 1 for eps = {cells}\n"
     assert recorded_stdout(ID, "pitfall-dtype-table") == expected
+
+
+def test_terms_link_to_the_glossary_where_first_used():
+    markdown = [cell.source for cell in solution_cells(ID).values() if cell.cell_type == "markdown"]
+    first_logit = next(text for text in markdown if re.search(r"\blogit\b", text))
+    assert "[logit](../index.ipynb#Glossary)" in first_logit
+    first_leaf = next(text for text in markdown if re.search(r"\bleaf\b|\[leaves\]", text))
+    assert "[leaves](../index.ipynb#Glossary)" in first_leaf

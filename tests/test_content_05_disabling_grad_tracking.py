@@ -1,11 +1,14 @@
 """05_disabling_grad_tracking: every recorded number and message against independent computations.
 
 The numbers come from closed forms in float64 (y = x², dy/dx = 2x, d(x·sg(x))/dx = sg(x), d eˣ/dx = eˣ at x = 3);
-the tracking states come from autograd's documented rule: a result is recorded exactly when grad mode is on
+the tracking states come from autograd's documented rule: a floating-point result is recorded exactly when grad mode is on
 and an input requires grad.
 """
 
 import math
+import re
+
+import torch
 
 from recorded import (assert_recorded_tensor, printed_by_torch, recorded_error, recorded_stdout, recorded_value,
                       solution_cells)
@@ -101,6 +104,53 @@ def test_pitfall_version_counter_for_exp():
     assert_recorded_tensor(ID, "pitfall-version-fixed", math.exp(X))
 
 
+def version_error(build, edit):
+    """The message backward() raises after ``edit`` writes in place into a tensor that ``build``'s result saved."""
+    x = torch.tensor(3.0, requires_grad=True)
+    saved, result = build(x)
+    edit(saved)
+    try:
+        result.backward()
+    except RuntimeError as error:
+        return str(error)
+    raise AssertionError("backward() did not notice the in-place write")
+
+
+def test_output_0_of_names_where_the_edited_tensor_came_from_not_who_saved_it():
+    # exp saves its output: the producer and the saver coincide. sin saves its input: the message names the input's
+    # producer (Mul), not SinBackward0; for a leaf input it names no operation.
+    def detached_add(tensor):
+        tensor.detach().add_(1)
+
+    def exp_of(x):
+        y = torch.exp(x)
+        return y, y
+
+    def sin_of_product(x):
+        product = x * 2
+        return product, torch.sin(product)
+
+    assert "which is output 0 of Exp," in version_error(exp_of, detached_add)
+    assert "which is output 0 of Mul," in version_error(sin_of_product, detached_add)
+    assert "output 0 of" not in version_error(lambda x: (x, torch.sin(x)), detached_add)
+    text = solution_cells(ID)["pitfall-version-intro"].source
+    assert "`output 0 of Exp` says where that tensor came from" in text
+    assert "`output 0 of Mul` for `torch.sin(x * 2)`" in text and "names the node that saved it" not in text
+
+
+def test_the_requires_grad_equality_is_stated_for_floating_results_only():
+    # argmax, comparisons and .long() give integer or bool tensors, which never require grad: they break the equality.
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert torch.is_grad_enabled() and x.requires_grad
+    for result in (x.argmax(), x > 0, x.long()):
+        assert not result.requires_grad and not result.dtype.is_floating_point
+    assert (x * 2).requires_grad and (x * 2).dtype.is_floating_point
+    concept = solution_cells(ID)["concept"].source
+    assert "result is a floating-point tensor, the rule is an equality" in concept
+    assert "A result of an integer or bool dtype never requires grad" in concept
+    assert all(name in concept for name in ("`x.argmax()`", "`x > 0`", "`x.long()`"))
+
+
 def test_pitfall_requires_grad_false_on_non_leaf():
     assert recorded_error(ID, "pitfall-non-leaf").startswith(
         "RuntimeError: you can only change requires_grad flags of leaf variables.")
@@ -118,3 +168,11 @@ def test_pitfall_switches_act_when_an_operation_runs():
 def test_summary_says_this_ends_the_first_part():
     summary = solution_cells(ID)["summary"].source
     assert "last notebook of the first part" in summary and "01" in summary.strip().splitlines()[-1]
+
+
+def test_terms_link_to_the_glossary_where_first_used():
+    markdown = [cell.source for cell in solution_cells(ID).values() if cell.cell_type == "markdown"]
+    first_leaf = next(text for text in markdown if re.search(r"(?<!is_)\bleaf\b", text))
+    assert "[leaf](../index.ipynb#Glossary)" in first_leaf
+    first_grad_fn = next(text for text in markdown if "`grad_fn`" in text)
+    assert "](../index.ipynb#Glossary)" in first_grad_fn

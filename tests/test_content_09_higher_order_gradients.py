@@ -7,11 +7,12 @@ and the Hessian of x0²·x1 + sin(x1·x2)), and central differences in float64 t
 import math
 import re
 
+import mpmath
 import numpy as np
 import torch
 
 from autograd_course.numeric import central_difference
-from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout
+from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout, solution_cells
 
 ID = "09_higher_order_gradients"
 NO_GRAD_FN = "RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn"
@@ -155,14 +156,54 @@ def test_third_derivative_float32_error_comes_from_rounding_x_squared():
 
 
 def test_numbers_in_the_float32_explanation():
-    # The prose: spacing 2^-19 near 29.92, rounding 7.3e-7, slopes about -3 and -1310, shifts 2e-6 and -9.6e-4.
-    square64 = X_547**2
-    square32 = float(np.float32(X_547) * np.float32(X_547))
-    assert float(np.spacing(np.float32(square32))) == 2.0**-19
-    rounding = square32 - square64
-    assert f"{rounding:.1e}" == "7.3e-07"
-    u, x = square64, X_547
-    slope_second = -6 * math.sin(u) - 4 * u * math.cos(u)
-    slope_third = -12 * x * math.cos(u) + 8 * x**3 * math.sin(u)
-    assert round(slope_second) == -3 and round(slope_third, -1) == -1310
-    assert f"{slope_second * rounding:.0e}" == "-2e-06" and f"{slope_third * rounding:.1e}" == "-9.6e-04"
+    """The prose of 5.2, recomputed with mpmath at 40 digits (its first version had the f'' slope and shift wrong)."""
+    mpmath.mp.dps = 40
+    x = mpmath.mpf(X_547)  # exact: the float32 value of 5.47
+    u = x**2
+    u32 = mpmath.mpf(float(np.float32(X_547) * np.float32(X_547)))  # float32 rounds the product once
+    rounding = u32 - u
+    assert float(np.spacing(np.float32(u32))) == 2.0**-19 == 2.0**4 * float(np.finfo(np.float32).eps)
+    assert f"{float(rounding):.1e}" == "7.3e-07"
+    # The backward passes take the factors 2x from x itself, so the slopes are partial derivatives in u at fixed x.
+    slope_second = -2 * mpmath.sin(u) - 4 * x**2 * mpmath.cos(u)
+    slope_third = -12 * x * mpmath.cos(u) + 8 * x**3 * mpmath.sin(u)
+    assert f"{float(slope_second):.2f}" == "-7.07" and round(float(slope_third)) == -1311
+    assert f"{float(slope_second * rounding):.1e}" == "-5.2e-06" and f"{float(slope_third * rounding):.1e}" == "-9.6e-04"
+
+    def second(at_u):
+        return 2 * mpmath.cos(at_u) - 4 * x**2 * mpmath.sin(at_u)
+
+    def third(at_u):
+        return -12 * x * mpmath.sin(at_u) - 8 * x**3 * mpmath.cos(at_u)
+
+    # The linear estimates hold: the exact shifts at the rounded u agree to 3 digits.
+    assert abs(second(u32) - second(u) - slope_second * rounding) < 1e-3 * abs(slope_second * rounding)
+    assert abs(third(u32) - third(u) - slope_third * rounding) < 1e-3 * abs(slope_third * rounding)
+    prose = solution_cells(ID)["pitfall-float32-why"].source
+    for claim in ("\\approx -7.07", "\\approx -1311", "-5.2 \\times 10^{-6}", "-9.6 \\times 10^{-4}",
+                  "$-33.6597$ against $-33.6587$ differ in the third decimal"):
+        assert claim in prose, claim
+
+
+def test_printed_third_derivatives_differ_in_the_third_decimal():
+    float32_text, float64_text = printed_tensors("pitfall-float32")
+    assert (float32_text, float64_text) == ("tensor(-33.6597)", "tensor(-33.6587, dtype=torch.float64)")
+    difference = -33.6597 - -33.6587
+    assert round(difference, 3) != 0 and round(difference, 2) == 0  # third decimal, not fourth
+    assert f"{difference:.1e}" == "-1.0e-03"
+
+
+def test_detach_then_requires_grad_shares_memory_with_the_point():
+    """3.7 says point.detach().requires_grad_() is a new leaf sharing point's memory (notebook 05), not a copy."""
+    point = torch.tensor([1.0, 2.0, 3.0])
+    leaf = point.detach().requires_grad_()
+    assert leaf is not point and leaf.is_leaf and leaf.requires_grad and not point.requires_grad
+    assert leaf.data_ptr() == point.data_ptr()
+    assert "shares `point`'s memory" in solution_cells(ID)["example-hvp-intro"].source
+
+
+def test_a_step_in_the_first_derivative_gives_no_graph():
+    """3.4's aside: f(x) = x·(x > 0) has a piecewise-constant f' that autograd cannot differentiate further."""
+    x = torch.tensor(0.7, requires_grad=True)
+    (first,) = torch.autograd.grad(x * (x > 0), x, create_graph=True)
+    assert first.item() == 1.0 and first.grad_fn is None and not first.requires_grad

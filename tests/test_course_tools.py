@@ -6,8 +6,10 @@ import nbformat
 import pytest
 import torch
 
-from autograd_course.checks import AnswerMismatch, expect_close, expect_equal, expect_finite, expect_true
+from autograd_course.checks import (AnswerMismatch, RuleBroken, answer_of, expect_close, expect_equal, expect_finite,
+                                    expect_rule, expect_true)
 from autograd_course.numeric import central_difference
+from autograd_course.rules import AutogradCalls
 from autograd_course.solutions import merge_streams
 
 
@@ -25,14 +27,72 @@ def test_expect_close_passes_within_tolerance_and_accepts_graphs():
 
 def test_expect_close_says_expected_got_and_hint_in_two_lines():
     assert message_of(expect_close, torch.tensor(0.5), 0.8281, what="f'(5.47)", hint="use the chain rule") == [
-        "f'(5.47): expected 0.8281, got tensor(0.5000).", "Hint: use the chain rule"]
+        "f'(5.47): expected 0.8281, got 0.5.", "Hint: use the chain rule"]
+
+
+def test_expect_close_prints_enough_digits_to_show_the_difference():
+    first = message_of(expect_close, torch.tensor(0.30549), 0.3055, what="f(x)", hint="h", rtol=1e-6, atol=0)[0]
+    assert first == "f(x): expected 0.3055, got 0.30549."
+    first = message_of(expect_close, torch.tensor([[1.0, 2.0], [3.0, 4.0]]), [[1, 2], [3, 4.5]], what="J", hint="h")[0]
+    assert first == "J: expected tensor([[1, 2], [3, 4.5]]), got tensor([[1, 2], [3, 4]])."
+    first = message_of(expect_close, torch.arange(10.0), torch.arange(10.0) + 1, what="v", hint="h")[0]
+    assert first == "v: expected tensor of shape (10,): [1, 2, 3, 4, 5, 6, 7, 8, …], got tensor of shape (10,): " \
+                    "[0, 1, 2, 3, 4, 5, 6, 7, …] (at index (0,): expected 1, got 0)."
+    late = torch.ones(3, 4)
+    late[2, 3] = float("nan")
+    first = message_of(expect_close, late, torch.ones(3, 4), what="g", hint="h")[0]
+    assert first.endswith("(at index (2, 3): expected 1, got nan).")
+
+
+def test_a_failure_renders_as_its_message_without_the_traceback():
+    with pytest.raises(AnswerMismatch) as failure:
+        expect_close(torch.tensor(0.5), 0.8281, what="f'(5.47)", hint="use the chain rule")
+    lines = failure.value._render_traceback_()
+    assert lines[:2] == ["\x1b[31mAnswerMismatch\x1b[0m: f'(5.47): expected 0.8281, got 0.5.", "Hint: use the chain rule"]
+    assert "%tb verbose" in lines[2] and len(lines) == 3
+
+
+def test_an_answer_that_raised_says_so_in_plain_words():
+    def broken(x):
+        return [1, 2][x]
+
+    assert answer_of(broken, 1, what="broken(1)") == 2
+    assert message_of(answer_of, broken, 5, what="broken(5)", hint="h") == [
+        "broken(5): your code raised IndexError: list index out of range", "Hint: h"]
+
+
+def test_a_broken_rule_names_the_rule():
+    expect_rule(True, what="f", rule="r", got="g", hint="h")
+    with pytest.raises(RuleBroken) as failure:
+        expect_rule(False, what="derivative(2.0)", rule="no backward()", got="called backward() 1 time", hint="h")
+    assert str(failure.value).splitlines()[0] == (
+        "derivative(2.0): the exercise's rule is no backward(), but your code called backward() 1 time.")
+
+
+def test_autograd_calls_sees_every_way_to_ask_for_a_backward_pass():
+    from torch.autograd import grad as renamed_grad
+
+    def f(t):
+        return torch.sin(t**2).sum()
+
+    leaf = torch.tensor([1.0, 2.0], requires_grad=True)
+    with AutogradCalls() as calls:
+        f(leaf).backward()
+        renamed_grad(f(leaf), leaf)
+        torch.func.grad(f)(leaf.detach())
+        torch.autograd.functional.jacobian(lambda t: torch.sin(t), leaf.detach())
+    assert calls.calls == {"backward()": 1, "torch.autograd.grad": 4}
+    assert calls.backward_passes == 5 and calls.summary() == "called backward() 1 time, torch.autograd.grad 4 times"
+    with AutogradCalls() as calls:
+        (f(leaf + 1e-3) - f(leaf)) / 1e-3
+    assert calls.backward_passes == 0 and "no backward pass" in calls.summary()
 
 
 @pytest.mark.parametrize("got, shown", [
     (None, "got NoneType None."),
     ("0.8281", "got str '0.8281'."),
     (True, "got bool True."),
-    (torch.tensor(float("nan")), "got tensor(nan)."),
+    (torch.tensor(float("nan")), "got nan."),
 ])
 def test_expect_close_rejects_non_numbers_and_nan(got, shown):
     assert message_of(expect_close, got, 0.8281, what="x", hint="h")[0].endswith(shown)
@@ -40,12 +100,12 @@ def test_expect_close_rejects_non_numbers_and_nan(got, shown):
 
 def test_expect_close_names_a_shape_mismatch():
     first = message_of(expect_close, torch.zeros(3), [0.0, 0.0], what="grad", hint="h")[0]
-    assert first == "grad: expected shape (2,) (tensor([0., 0.])), got shape (3,) (tensor([0., 0., 0.]))."
+    assert first == "grad: expected shape (2,) (tensor([0, 0])), got shape (3,) (tensor([0, 0, 0]))."
 
 
 def test_expect_close_can_require_a_tensor():
     first = message_of(expect_close, 6.0, 6.0, what="grad", hint="h", require_tensor=True)[0]
-    assert first == "grad: expected a torch.Tensor close to 6.0000, got float 6.0."
+    assert first == "grad: expected a torch.Tensor close to 6, got float 6.0."
 
 
 def test_expect_equal_checks_type_and_value():

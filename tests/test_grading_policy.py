@@ -1,27 +1,52 @@
-"""The answer-cell policy: every reference solution passes it, and each kind of tampering is named."""
+"""The answer-cell policy: every reference solution passes it, each kind of tampering is named, ordinary Python
+is not, and the rules students read are the rules it enforces."""
 
+import re
+import types
+
+import functools
+import math
 import nbformat
+import numpy
 import pytest
 import torch
 
 from autograd_course.checks import as_float64, same_value
 from autograd_course.grading.assemble import is_answer
-from autograd_course.grading.policy import check_answer, notebook_protected_names
+from autograd_course.grading.policy import (ALLOWED_IMPORTS, CODE_FROM_DATA, CONTAINER_METHODS, FORBIDDEN_BUILTINS,
+                                            STUDENT_RULES, answer_findings, check_answer, module_allowed,
+                                            notebook_protected_names, reachable_names)
 from conftest import COURSE
 from notebook_cells import SOLUTION_MARKER
 
+PROTECTED = {"torch", "np", "math", "expect_close"}
+
+
+def reference_answers(notebook) -> dict[str, str]:
+    return {cell.id: SOLUTION_MARKER.sub("", cell.source) for cell in notebook.cells if is_answer(cell)}
+
+
+def findings_in(assignment_id: str, **answers: str) -> list:
+    """The grader's findings for the reference answers of a notebook, with some answers replaced."""
+    notebook = nbformat.read(COURSE.source_notebook(assignment_id), as_version=4)
+    return answer_findings(reference_answers(notebook) | answers, notebook_protected_names(notebook))
+
 
 def test_reference_solutions_pass_the_policy(assignment_id):
-    notebook = nbformat.read(COURSE.source_notebook(assignment_id), as_version=4)
-    protected = notebook_protected_names(notebook)
-    findings = [finding for cell in notebook.cells if is_answer(cell)
-                for finding in check_answer(cell.id, SOLUTION_MARKER.sub("", cell.source), protected)]
-    assert findings == []
+    assert findings_in(assignment_id) == []
 
 
 @pytest.mark.parametrize("source, rule", [
     ("import os", "imports os"),
+    ("import torch.utils.cpp_extension", "imports torch.utils.cpp_extension"),
     ("from subprocess import run", "imports from subprocess"),
+    ("from torch import library", "imports library from torch"),
+    ("from numpy import ctypeslib", "imports ctypeslib from numpy"),
+    ("from torch import os", "imports os from torch"),
+    ("from torch.nn.modules.module import inspect", "imports inspect from torch.nn.modules.module"),
+    ("from torch import _C", "imports _C from torch"),
+    ("from math import *", "imports * from math"),
+    ("from torch import load", "imports load from torch"),
     ("torch.isclose = lambda *a: True", "assigns the attribute isclose"),
     ("np.testing.assert_allclose = print", "assigns the attribute assert_allclose"),
     ("setattr(torch, 'allclose', print)", "uses setattr"),
@@ -29,28 +54,150 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("x = torch.__dict__", "uses the attribute __dict__"),
     ("y = torch._C", "uses the attribute _C"),
     ("z = __builtins__", "uses __builtins__"),
+    ("mode = torch.overrides.TorchFunctionMode", "uses the attribute overrides"),
+    ("torch.library.impl", "uses the attribute library"),
+    ("build = torch.utils.cpp_extension.load_inline", "uses the attribute utils"),
+    ("unpickler = torch.serialization.pickle", "uses the attribute serialization"),
+    ("shell = torch.nn.modules.module.torch.os", "uses the attribute os"),
+    ("c = np.ctypeslib", "uses the attribute ctypeslib"),
+    ("memory = np.zeros(2).ctypes", "uses the attribute ctypes"),
+    ("alias = torch\nshell = alias.ctypes", "uses the attribute ctypes"),
+    ("alias = torch.nn.modules.module\nshell = alias.copy", "uses the attribute copy"),
+    ("state = torch.load('answers.pt', weights_only=False)", "uses the attribute load"),
+    ("fast = torch.compile(torch.sin)", "uses the attribute compile"),
     ("expect_close = print", "rebinds expect_close"),
     ("import math as torch", "rebinds torch"),
-    ("def f():\n    global expect_close\n    expect_close = print", "declares global names"),
+    ("expect_close.__defaults__ = (1.0,)", "uses the attribute __defaults__"),
+    ("def f():\n    global expect_close\n    expect_close = print", "declares global expect_close"),
+    ("expect_close[0] = print", "changes expect_close"),
+    ("np.__setitem__('allclose', print)", "uses the attribute __setitem__"),
+    ("cls = (1).__class__", "uses the attribute __class__"),
+    ("f = (lambda: 0).__globals__", "uses the attribute __globals__"),
+    ("subclasses = object.__subclasses__()", "uses the attribute __subclasses__"),
+    ("code = (lambda: 0).__code__", "uses the attribute __code__"),
+    ("def probe():\n    yield\ngen = probe()\nnext(gen)\nnamespace = gen.gi_frame.f_back.f_globals",
+     "uses the attribute gi_frame"),
+    ("def probe():\n    yield\nnamespace = probe().gi_frame.f_back.f_globals", "uses the attribute f_globals"),
     ("class T(torch.Tensor):\n    pass", "subclasses torch.Tensor"),
+    ("class B(torch.nn.Buffer):\n    pass", "subclasses torch.nn.Buffer"),
+    ("class B(type(torch.ones(1))):\n    pass", "subclasses type(torch.ones(1))"),
     ("class A:\n    def __eq__(self, other):\n        return True", "defines __eq__"),
-    ("torch.library.impl", "uses the attribute library"),
+    ("Liar = type('Liar', (), {'__eq__': lambda self, other: True})", "builds a class with type()"),
+    ("Liar = type('Liar', (), {'__eq__': lambda self, other: True})", "names __eq__ in a string"),
+    ("Liar = type('Liar', (torch.Tensor,), {})", "builds a class with type()"),
+    ("make = type\nLiar = make('Liar', (), {})", "uses type other than as type(value)"),
+    ("namespace = dict(__eq__=lambda self, other: True)", "passes the keyword __eq__"),
+    ("def f(x: \"__import__('os')\"):\n    return x", "writes an annotation as a string"),
+    ("import typing\ndef f(x: typing.List['torch']):\n    return x", "writes an annotation as a string"),
+    ("import typing\nhints = typing.get_type_hints(print)", "uses the attribute get_type_hints"),
+    ("from functools import singledispatch", "imports singledispatch from functools"),
 ])
 def test_tampering_is_named(source, rule):
-    findings = check_answer("ex1_answer", source, {"torch", "np", "math", "expect_close"})
+    findings = check_answer("ex1_answer", source, PROTECTED)
     assert any(rule in finding.rule for finding in findings), findings
+    assert all(finding.advice for finding in findings)
 
 
 @pytest.mark.parametrize("source", [
     "import torch\nimport numpy as np\nfrom math import pi",
+    "from functools import reduce\nfrom itertools import accumulate\nfrom collections import abc, defaultdict",
+    "from torch import nn\nfrom torch.nn import functional as F\nclip = nn.utils.clip_grad_norm_",
+    "import collections\nclip = torch.nn.utils.clip_grad_norm_\nSequence = collections.abc.Sequence",
     "def f(x):\n    y = torch.zeros(3)\n    y.grad = None\n    return y",
     "class Square(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
     "        ctx.save_for_backward(x)\n        ctx.scale = 2.0\n        return x * x",
+    "class Net(torch.nn.Module):\n    pass",
     "for _ in range(3):\n    pass\nv = torch.ones(2)._version",
     "x = 1\nx += 1",
+    "kind = type(torch.ones(1))",
+    "def f(x: float, scale: torch.Tensor) -> torch.Tensor:\n    return x * scale",
+    "calls = 0\ndef f():\n    global calls\n    calls += 1",
+    "def outer():\n    seen = []\n    def inner(v):\n        nonlocal seen\n        seen = seen + [v]\n    return inner",
+    "grads = {}\ngrads.__setitem__('w', torch.ones(1))\nn = grads.__len__()\nhas = grads.__contains__('w')",
+    "values = [1, 2]\nfirst = values.__getitem__(0)\nit = values.__iter__()\nnxt = it.__next__()",
+    "def f(t):\n    t.__delitem__(0)\n    return t",
+    "copy = np.arange(3).copy()\ngap = torch.ones(2).dist(torch.zeros(2))\nmodel = torch.nn.Linear(2, 1)\nmodel.eval()",
+    "text = 'the gradient is zero'",
+    "leaf = torch.tensor(2.0, requires_grad=True)\ndef f(x):\n    leaf.grad = None\n    return leaf",
+    "w = torch.zeros(3).requires_grad_()\nw.grad = None",
+    "class Box:\n    pass\nbox = Box()\nbox.value = 3",
 ])
 def test_ordinary_answers_pass(source):
-    assert check_answer("ex1_answer", source, {"torch", "np", "math", "expect_close"}) == []
+    assert check_answer("ex1_answer", source, PROTECTED) == []
+
+
+# A correct 03 answer that counts its calls in a global of its own.
+COUNTING_EX2 = """calls = 0
+
+def gradient_with_autograd(f, point):
+    global calls
+    calls += 1
+    leaf = torch.tensor(point, requires_grad=True)
+    f(leaf).backward()
+    return leaf.grad
+"""
+# A correct 11 answer that records gradients with a container method, and one that rebinds a name the tests use.
+SETITEM_EX2 = """def first_nonfinite_layer(layers, x):
+    grads = {}
+    hidden = x.detach().clone().requires_grad_()
+    for index, (_name, function) in enumerate(layers):
+        hidden.register_hook(lambda grad, index=index: grads.__setitem__(index, grad))
+        hidden = function(hidden)
+    hidden.sum().backward()
+    for index in reversed(range(len(layers))):
+        if grads.__contains__(index) and not torch.isfinite(grads.__getitem__(index)).all():
+            return layers[index][0]
+    return None
+"""
+
+
+@pytest.mark.parametrize("source", [
+    "t = torch\nt.allclose = None",
+    "t = (lambda m: m)(torch)\nt.allclose = None",
+    "leaf = torch.tensor(1.0)\nleaf = torch\nleaf.allclose = None",
+    "leaf = torch.tensor(1.0)\ndef rebind():\n    global leaf\n    leaf = torch\nleaf.allclose = None",
+])
+def test_only_objects_the_answer_created_may_have_attributes_set(source):
+    assert [finding.rule for finding in check_answer("ex1_answer", source, PROTECTED)] == [
+        "assigns the attribute allclose of an object it did not create"]
+
+
+def test_honest_global_counter_and_setitem_are_no_findings():
+    assert findings_in("03_partial_derivatives", ex2_answer=COUNTING_EX2) == []
+    assert findings_in("11_debugging_gradients", ex2_answer=SETITEM_EX2) == []
+
+
+def test_the_same_habits_aimed_at_the_tests_are_findings():
+    global_check = "def relax():\n    global expect_close\n    expect_close = lambda *a, **k: None\n"
+    change_helper = "expect_true.__setitem__ = None\n"
+    found = findings_in("03_partial_derivatives", ex2_answer=global_check + COUNTING_EX2)
+    assert [finding.rule for finding in found] == ["declares global expect_close, which the tests use"]
+    found = findings_in("11_debugging_gradients", ex2_answer=change_helper + SETITEM_EX2)
+    assert any("__setitem__" in finding.rule for finding in found), found
+
+
+def test_module_attributes_are_read_from_the_modules():
+    """Every public attribute of the allowed modules that holds a forbidden module is a finding, aliases included;
+    the names come from the modules, not from a list."""
+    names = reachable_names()
+    leading_out = {name for module in (torch, numpy, math, functools, torch.nn, torch.autograd, torch.nn.modules.module)
+                   for name, value in vars(module).items() if isinstance(value, types.ModuleType)
+                   and not name.startswith("_") and not module_allowed(value.__name__)}
+    assert leading_out <= names["module_attributes"]
+    assert {"copy", "dist"} <= names["ordinary_attributes"]  # ndarray.copy, Tensor.dist: judged by their module
+    assert {"os", "sys", "builtins", "importlib", "ctypes", "inspect", "library", "overrides", "utils", "ops",
+            "ctypeslib", "hub", "serialization"} <= names["module_attributes"]
+    assert {"Tensor", "Parameter", "Buffer"} <= names["tensor_classes"]
+    assert "torch.nn.utils" in names["allowed_modules"] and "torch.utils" not in names["allowed_modules"]
+
+
+def test_student_rules_state_what_the_policy_enforces():
+    for name in ALLOWED_IMPORTS | FORBIDDEN_BUILTINS | CODE_FROM_DATA | CONTAINER_METHODS:
+        assert f"`{name}`" in STUDENT_RULES, name
+    assert all(line.startswith("- ") for line in STUDENT_RULES.splitlines())
+    readme = (COURSE.root / "README.md").read_text()
+    rules_point = readme.split("\n6. ", 1)[1].split("\n## ", 1)[0]
+    assert re.sub(r"\s+", " ", STUDENT_RULES) in re.sub(r"\s+", " ", rules_point)
 
 
 def test_checks_trust_only_plain_tensors_and_numbers():

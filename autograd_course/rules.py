@@ -1,0 +1,44 @@
+"""Probes that tell how an answer computed its result, for exercises whose rule is the lesson.
+
+``AutogradCalls`` is a ``TorchFunctionMode``: while it is active, torch reports every call of a torch
+function to it, including ``Tensor.backward``, ``torch.autograd.backward`` and ``torch.autograd.grad``,
+which every autograd API ends in (``torch.func.grad``, ``jacrev``, ``autograd.functional.jacobian`` ...).
+It replaces nothing, so an answer cannot dodge it by having imported a function under another name,
+and it is gone when the ``with`` block ends.
+"""
+
+from collections import Counter
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+BACKWARD_FUNCTIONS = {torch.Tensor.backward: "backward()", torch.autograd.backward: "torch.autograd.backward"}
+GRAD_FUNCTIONS = {torch.autograd.grad: "torch.autograd.grad"}
+
+
+class AutogradCalls(TorchFunctionMode):
+    """Counts the backward passes an answer asks for while the ``with`` block runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = BACKWARD_FUNCTIONS.get(func) or GRAD_FUNCTIONS.get(func)
+        if name is not None:
+            self.calls[name] += 1
+        return func(*args, **(kwargs or {}))
+
+    @property
+    def backward_passes(self) -> int:
+        return sum(self.calls.values())
+
+    def summary(self) -> str:
+        """What the answer called, for a message: 'called backward() 2 times'."""
+        if not self.calls:
+            return "called no backward pass (neither backward() nor torch.autograd.grad)"
+        return "called " + ", ".join(f"{name} {count} time{'s' if count > 1 else ''}"
+                                     for name, count in sorted(self.calls.items()))
+
+
+__all__ = ["AutogradCalls"]
