@@ -1,7 +1,8 @@
 """``make build``: regenerate notebooks/ and solutions/ from source/.
 
-First the navigation cells of source/ are brought up to date with the course order, and the
-learning path source/index.ipynb is copied to notebooks/index.ipynb.
+First the generated cells of source/ are brought up to date: the answer rules (from the grader's policy)
+and the navigation (from the course order); then the learning path source/index.ipynb is copied to
+notebooks/index.ipynb.
 
 Usage: python -m autograd_course.build [ASSIGNMENT_ID ...]   (default: every assignment)
 """
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import nbformat
 
+from . import answer_rules, navigation
 from .course import Course
-from .navigation import INDEX, update
+from .navigation import INDEX
 from .release import release_student_version
 from .solutions import record_solution
 
@@ -24,8 +26,9 @@ def release_index(course: Course) -> None:
 
 def build(course: Course, assignment_ids: list[str]) -> None:
     for assignment_id in assignment_ids:
-        if update(course, assignment_id):
-            print(f"{assignment_id}: navigation cell updated in source/")
+        for generated in (answer_rules, navigation):
+            if generated.update(course, assignment_id):
+                print(f"{assignment_id}: {generated.CELL_ID} cell updated in source/")
     release_index(course)
     for assignment_id in assignment_ids:
         release_student_version(course, assignment_id)

@@ -6,6 +6,7 @@ itself as just those lines (IPython's ``_render_traceback_`` protocol), not as a
 through the course package; ``%tb verbose`` in a new cell shows the full traceback.
 """
 
+import warnings
 from numbers import Real
 
 import torch
@@ -108,15 +109,45 @@ def same_value(got: object, expected: object) -> bool:
 RAISED_HINT = "call your function on this input in a new cell to see where it fails"
 
 
-def answer_of(function, *args, what: str, hint: str = RAISED_HINT, **kwargs):
-    """``function(*args, **kwargs)``; an exception from the student's code fails the test in plain words."""
+def answer_of(function, *args, what: str, hint: str = RAISED_HINT, hints: tuple[tuple[str, str], ...] = (),
+              **kwargs):
+    """``function(*args, **kwargs)``, the student's code, run so that whatever it does the test can teach.
+
+    An exception fails the test in plain words, with the hint of the first ``(fragment, hint)`` in ``hints`` whose
+    fragment the error's message contains, else ``hint``. Warnings the answer raises are kept off stderr, where
+    nbgrader would count them as a failed test.
+    """
     __tracebackhide__ = True
     try:
-        return function(*args, **kwargs)
+        with warnings.catch_warnings(record=True):
+            return function(*args, **kwargs)
     except (AnswerMismatch, NotImplementedError):  # an unanswered cell: validate names it as such
         raise
     except Exception as error:
-        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {error}\nHint: {hint}") from error
+        chosen = next((text for fragment, text in hints if fragment in str(error)), hint)
+        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {error}\nHint: {chosen}") from error
+
+
+def hint_for(got, known_mistakes, otherwise: str, *, rtol: float = 1e-4, atol: float = 1e-6) -> str:
+    """The hint of the first known mistake that ``got`` shows, else ``otherwise``.
+
+    A mistake is ``(what it returns, hint)``, optionally with a third item, its own relative tolerance,
+    or ``(predicate, hint)`` where the predicate gets ``got`` as a float64 tensor. Only plain tensors and numbers
+    are compared: anything else gets ``otherwise``.
+    """
+    actual = as_float64(got)
+    if actual is None:
+        return otherwise
+    for mistaken, hint, *own_rtol in known_mistakes:
+        if callable(mistaken):
+            if mistaken(actual):
+                return hint
+            continue
+        mistaken = torch.as_tensor(mistaken, dtype=torch.float64)
+        if actual.shape == mistaken.shape and torch.allclose(actual, mistaken, rtol=own_rtol[0] if own_rtol else rtol,
+                                                             atol=atol, equal_nan=True):
+            return hint
+    return otherwise
 
 
 def expect_close(got, expected, *, what: str, hint: str, rtol: float = 1e-4, atol: float = 1e-6,
@@ -172,4 +203,4 @@ def expect_rule(condition: bool, *, what: str, rule: str, got: str, hint: str) -
 
 
 __all__ = ["AnswerMismatch", "RuleBroken", "answer_of", "expect_close", "expect_equal", "expect_finite",
-           "expect_rule", "expect_true"]
+           "expect_rule", "expect_true", "hint_for"]

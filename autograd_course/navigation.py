@@ -35,9 +35,10 @@ def navigation_text(course: Course, assignment_id: str) -> str:
     return "---\n" + " · ".join(parts)
 
 
-def navigation_cell(text: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_markdown_cell(text, id=CELL_ID)
-    cell.metadata["nbgrader"] = {"grade": False, "grade_id": CELL_ID, "locked": True, "schema_version": 3,
+def locked_markdown_cell(text: str, cell_id: str) -> nbformat.NotebookNode:
+    """A read-only markdown cell that ``make build`` writes: students cannot edit it, nbgrader does not grade it."""
+    cell = nbformat.v4.new_markdown_cell(text, id=cell_id)
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": cell_id, "locked": True, "schema_version": 3,
                                  "solution": False}
     return cell
 
@@ -51,7 +52,7 @@ def update(course: Course, assignment_id: str) -> bool:
     if len(kept) == len(notebook.cells) - 1 and notebook.cells[-1].get("id") == CELL_ID \
             and notebook.cells[-1].source == wanted:
         return False
-    notebook.cells = [*kept, navigation_cell(wanted)]
+    notebook.cells = [*kept, locked_markdown_cell(wanted, CELL_ID)]
     nbformat.write(notebook, path)
     return True
 

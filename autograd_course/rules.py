@@ -7,6 +7,7 @@ It replaces nothing, so an answer cannot dodge it by having imported a function 
 and it is gone when the ``with`` block ends.
 """
 
+import inspect
 from collections import Counter
 
 import torch
@@ -41,4 +42,35 @@ class AutogradCalls(TorchFunctionMode):
                                      for name, count in sorted(self.calls.items()))
 
 
-__all__ = ["AutogradCalls"]
+class MarkedSine(torch.autograd.Function):
+    """sin going forward, but its backward reports cos + 1 on purpose.
+
+    Only an answer that asks autograd for the derivative returns cos + 1; a finite difference or a formula
+    returns the true slope cos, so a test can tell "used autograd" from "computed it another way".
+    """
+
+    @staticmethod
+    def forward(t):
+        return torch.sin(t)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (t,) = ctx.saved_tensors
+        return grad_output * (torch.cos(t) + 1)
+
+
+def ready_made_callers(ready_made: dict[str, str]) -> set[str]:
+    """Which of the ready-made helpers (module prefix -> name to report) are on the call stack right now."""
+    found, frame = set(), inspect.currentframe()
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        found.update(name for prefix, name in ready_made.items() if module.startswith(prefix))
+        frame = frame.f_back
+    return found
+
+
+__all__ = ["AutogradCalls", "MarkedSine", "ready_made_callers"]

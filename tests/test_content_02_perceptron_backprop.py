@@ -163,5 +163,5 @@ def test_float32_spacings_carry_the_course_symbols():
     assert 2.0**-24 == 1 - float(np.nextafter(np.float32(1), np.float32(0)))
     assert 2.0**-23 == float(np.finfo(np.float32).eps)
     assert "u₃₂ = $2^{-24}" in solution_cells(ID)["example-chain-float32"].source
-    assert "u₃₂ = $2^{-24}$" in solution_cells(ID)["pitfall-clamp-next"].source
-    assert "ε₃₂ = $2^{-23}$" in solution_cells(ID)["pitfall-clamp-next"].source
+    assert "[u₃₂](../index.ipynb#Glossary) = $2^{-24}$" in solution_cells(ID)["pitfall-clamp-next"].source
+    assert "[ε₃₂](../index.ipynb#Glossary) = $2^{-23}$" in solution_cells(ID)["pitfall-clamp-next"].source

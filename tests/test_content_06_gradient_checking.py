@@ -10,6 +10,7 @@ import re
 
 import mpmath
 import numpy as np
+import torch
 
 from recorded import printed_by_torch, recorded_error, recorded_stdout, recorded_value, solution_cells
 
@@ -37,9 +38,12 @@ def error_bound(x, h, unit_roundoff):
     return (h**2 * abs(u_derivative(x, 3)) / 6 + unit_roundoff * (u_value(x) + abs(x) * slope) / h) / slope
 
 
+BANDS = ((1e-2, "wrong"), (1e-4, "suspicious"), (1e-7, "precision lost, or a small bug"), (0.0, "correct"))
+
+
 def verdict(error):
-    return ("wrong" if error > 1e-2 else "suspicious" if error > 1e-4
-            else "acceptable only with kinks" if error > 1e-7 else "correct")
+    """The band of section 2's table a relative error falls in."""
+    return next(name for lower, name in BANDS if error > lower or lower == 0.0)
 
 
 def numbers(text):
@@ -135,11 +139,73 @@ def test_gradcheck_pitfalls():
         "but none of them have requires_grad=True.")
 
 
-def test_kink_within_h():
-    x = 1e-7
-    chord = ((x + H) - 0.0) / (2 * H)  # relu(x - h) = 0 because x - h < 0
-    assert recorded_stdout(ID, "pitfall-kink") == (
-        f"autograd {1.0:.4f}, central difference {chord:.4f}, relative error {relative(1.0, chord):.2f}\n")
+def test_kink_within_h_scores_wrong_and_a_point_farther_away_scores_correct():
+    across, beyond = recorded_stdout(ID, "pitfall-kink").splitlines()
+    chord = ((1e-7 + H) - 0.0) / (2 * H)  # relu(x - h) = 0 because x - h < 0
+    assert across == (f"x = 1e-07: autograd {1.0:.4f}, central difference {chord:.4f}, "
+                      f"relative error {relative(1.0, chord):.2g}, wrong")
+    # Both x ± h > 0: the chord lies on the line relu(t) = t; only the rounding of x ± h (u64 |x| each) is left.
+    on_one_piece = ((1e-5 + H) - (1e-5 - H)) / (2 * H)
+    assert abs(on_one_piece - 1.0) <= 2 * 2.0**-53 * 1e-5 / H
+    assert beyond == (f"x = 1e-05: autograd {1.0:.4f}, central difference {on_one_piece:.4f}, "
+                      f"relative error {relative(1.0, on_one_piece):.2g}, correct")
+
+
+def latex_number(text):
+    """'4.6\\cdot10^{-5}' -> 4.6e-05, '0.45' -> 0.45."""
+    mantissa, _, exponent = text.partition(r"\cdot10^{")
+    return float(mantissa) * 10.0 ** int(exponent.rstrip("}") or 0)
+
+
+def concept_row(band):
+    """The cells of the relative-error table row that starts with ``band``."""
+    row = next(line for line in solution_cells(ID)["concept"].source.splitlines() if line.startswith(f"| {band} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def quoted_numbers(cell):
+    return [latex_number(number) for number in re.findall(r"\$([\d.]+(?:\\cdot10\^\{-?\d+\})?)\$", cell)]
+
+
+def test_the_precision_symbols_are_the_glossary_ones_with_their_bits():
+    concept = solution_cells(ID)["concept"].source
+    assert 2.0**-23 == torch.finfo(torch.float32).eps and 2.0**-52 == torch.finfo(torch.float64).eps
+    assert f"$\\varepsilon_{{32}} = 2^{{1-p}} = 2^{{-23}} \\approx {2.0**-23 * 1e7:.2f}\\cdot10^{{-7}}$" in concept
+    assert f"$u_{{32}} = 2^{{-p}} = 2^{{-24}} \\approx {2.0**-24 * 1e8:.2f}\\cdot10^{{-8}}$" in concept
+    assert "$\\varepsilon_{64} = 2^{-52}" in concept and "$u_{64} = 2^{-53}" in concept
+    assert "so $p = 24$" in concept and "stores 52, so $p = 53$" in concept
+    # No bare epsilon anywhere: machine epsilon is written with its dtype, unit round-off as u.
+    for cell in solution_cells(ID).values():
+        assert not re.search(r"\\varepsilon(?!_\{(32|64)\})", cell.source), cell.id
+    # The figure's round-off lines use u = eps / 2 = 2^-p.
+    assert "unit_roundoff, width = torch.finfo(dtype).eps / 2, torch.finfo(dtype).bits" in solution_cells(ID)[
+        "example-step-size"].source
+
+
+def test_every_example_in_the_bands_table_lies_in_its_band_and_is_recorded():
+    bugs = sorted(numbers(line)[-1] for line in recorded_stdout(ID, "example-bugs").splitlines()[1:])
+    *_, wrong_examples = concept_row("$> 10^{-2}$")
+    assert quoted_numbers(wrong_examples) == [float(f"{error:.2g}") for error in bugs]
+    assert all(verdict(error) == "wrong" for error in bugs)
+    float32_best = numbers(recorded_stdout(ID, "example-step-size").splitlines()[0].replace("at h = 1e-6", ""))[3]
+    *_, lost_examples = concept_row("$10^{-7}$ to $10^{-4}$")
+    assert quoted_numbers(lost_examples) == [float32_best] and verdict(float32_best) == "precision lost, or a small bug"
+    float64_correct = float(recorded_stdout(ID, "example-three-ways").splitlines()[3].split()[-1])
+    *_, correct_examples = concept_row("$< 10^{-7}$")
+    assert quoted_numbers(correct_examples) == [float64_correct] and verdict(float64_correct) == "correct"
+
+
+def test_the_cases_outside_the_table_quote_their_recorded_errors():
+    concept = solution_cells(ID)["concept"].source
+    outside = concept[concept.index("The table does not apply"):]
+    float32_best = numbers(recorded_stdout(ID, "example-step-size").splitlines()[0].replace("at h = 1e-6", ""))[3]
+    float32_default = numbers(recorded_stdout(ID, "example-float32").splitlines()[0])[-1]
+    kink = numbers(recorded_stdout(ID, "pitfall-kink").splitlines()[0])[-1]
+    assert quoted_numbers(outside) == [float32_best, float32_default, kink]
+    assert verdict(float32_default) == verdict(kink) == "wrong"
+    summary = solution_cells(ID)["summary"].source
+    assert f"(${kink}$ for ReLU)" in summary and "$2.5\\cdot10^{-2}$ for $u'(5.47)$" in summary
+    assert float32_default == 2.5e-2
 
 
 def test_zero_gradient_gives_relative_error_one():

@@ -164,8 +164,14 @@ def test_why_the_buggy_loop_orbits():
     assert 0 < 0.05 * flat < 0.05 * steep < 4  # both modes oscillate with constant amplitude
 
 
-def test_visible_training_numbers_are_gradient_descent():
-    """The numbers ex2's visible test expects: plain gradient descent, gradient derived by hand, in float64."""
+def test_ex2_references_replay_the_loop_and_its_mistakes():
+    """ex2's test references (the correct loop and the mistakes its hints name) against independent NumPy loops."""
+    tests = solution_cells(ID)["ex2_tests"].source
+    definition = next(node for node in ast.parse(tests).body
+                      if isinstance(node, ast.FunctionDef) and node.name == "gradient_descent_float64")
+    namespace = {"torch": torch}
+    exec(compile(ast.Module([definition], []), "ex2_tests", "exec"), namespace)
+    reference = namespace["gradient_descent_float64"]
     x = np.array([1.0, 2.0, 3.0, 4.0])
     y = 2 * x + 1
     w = b = 0.0
@@ -174,9 +180,14 @@ def test_visible_training_numbers_are_gradient_descent():
         residual = w * x + b - y
         losses.append(float(np.mean(residual**2)))
         w, b = w - 0.05 * 2 * np.mean(residual * x), b - 0.05 * 2 * np.mean(residual)
-    tests = solution_cells(ID)["ex2_tests"].source
-    assert f"expect_close(losses[2], {losses[2]:.6f}," in tests
-    assert f"expect_close(w_trained, {w:.4f}," in tests and f"expect_close(b_trained, {b:.4f}," in tests
+    as_tensor = torch.tensor
+    got_w, got_b, got_losses = reference(as_tensor(x), as_tensor(y), 0.05, 60)
+    assert np.allclose(got_losses, losses, rtol=1e-12) and np.allclose([got_w, got_b], [w, b], rtol=1e-12)
+    got_w, got_b, got_losses = reference(as_tensor(x), as_tensor(y), 0.05, 60, reset_w=False, reset_b=False)
+    assert np.allclose([got_w, got_b, *got_losses], [*buggy_gradient_descent(x, y, 0.05, 60)[:2],
+                                                      *buggy_gradient_descent(x, y, 0.05, 60)[2]], rtol=1e-12)
+    *_, after_update = reference(as_tensor(x), as_tensor(y), 0.05, 60, loss_after_update=True)
+    assert np.allclose(after_update[:-1], losses[1:], rtol=1e-12)
 
 
 def test_pitfalls():
@@ -190,3 +201,41 @@ def test_pitfalls():
 
 def test_summary_names_the_next_notebook():
     assert "08" in solution_cells(ID)["summary"].source.strip().splitlines()[-1]
+
+
+def test_an_optimizer_refuses_a_non_leaf_parameter():
+    """Pitfall 5.2 records what torch.optim does with a non-leaf: it raises when built, it does not silently skip it."""
+    try:
+        torch.optim.SGD([torch.randn(3, requires_grad=True) * 0.1], lr=0.1)
+    except ValueError as error:
+        refusal = f"ValueError: {error}"
+    assert refusal == "ValueError: can't optimize a non-leaf Tensor"
+    assert recorded_error(ID, "pitfall-non-leaf-optimizer") == refusal
+    assert solution_cells(ID)["pitfall-non-leaf-optimizer"].source == (
+        "torch.optim.SGD([torch.randn(3, requires_grad=True) * 0.1], lr=0.1)")
+    assert "never update anything" not in solution_cells(ID)["pitfalls"].source
+
+
+def test_backward_frees_the_saved_reference_not_the_leaf():
+    """Between the two backward() calls of 3.5 the leaf x is alive and intact; only PowBackward0's saved reference is gone."""
+    assert recorded_stdout(ID, "example-second-backward") == (
+        f"after the first backward(): x = {printed_by_torch(3.0)} | x.grad = {printed_by_torch(2 * 3.0)}\n")
+    prose = solution_cells(ID)["example-retain-graph-intro"].source
+    assert "freed `x`" not in prose and "freed that saved\nreference" in prose
+    concept = solution_cells(ID)["concept"].source
+    assert "fails when one of them needs a freed tensor" in concept and "Pitfall 5.3" in concept
+
+
+def test_float32_spacing_below_one_is_the_unit_roundoff():
+    below_one = 1.0 - float(np.nextafter(np.float32(1.0), np.float32(0.0)))
+    assert below_one == 2.0**-24 == torch.finfo(torch.float32).eps / 2
+    text = solution_cells(ID)["example-retain-float32"].source
+    assert f"$u_{{32}} = 2^{{-24}} \\approx {below_one * 1e8:.2f}\\times10^{{-8}}$ apart" in text
+    assert "$\\varepsilon_{32} = 2^{-23}$ just above 1" in text
+
+
+def test_leaf_and_non_leaf_link_the_glossary():
+    for cell_id in ("concept", "example-leaf-intro"):
+        source = solution_cells(ID)[cell_id].source
+        assert "(../index.ipynb#Glossary)" in source, cell_id
+    assert "**non-leaves** ([glossary](../index.ipynb#Glossary))" in solution_cells(ID)["example-leaf-intro"].source

@@ -6,11 +6,12 @@ numbers in [2**e, 2**(e + 1)), round-to-nearest-even); none of them calls autogr
 
 import math
 import re
+import warnings
 
 import numpy as np
 import torch
 
-from recorded import assert_tensor_text, parse_tensor, recorded_stdout, recorded_value
+from recorded import assert_tensor_text, parse_tensor, recorded_stdout, recorded_value, solution_cells
 
 ID = "10_custom_autograd_function"
 X_547 = float(torch.tensor(5.47))  # the float32 value the notebook's leaf holds
@@ -160,3 +161,87 @@ def test_pitfall_in_place_modification():
     assert recorded_stdout(ID, "pitfall-inplace") == (
         "RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation: "
         "[torch.FloatTensor [3]], which is output 0 of Add, is at version 1; expected version 0 instead\n")
+
+
+def prose(cell_id):
+    """A markdown cell's text with its line breaks as spaces, as a reader sees it."""
+    return " ".join(solution_cells(ID)[cell_id].source.split())
+
+
+def test_gradcheck_needs_float64_by_the_unit_round_off():
+    # u = 2**-(significand bits): 24 bits in float32 (23 stored), 53 in float64 (52 stored).
+    assert np.finfo(np.float32).nmant == 23 and np.finfo(np.float64).nmant == 52
+    u32, u64, h = 2.0**-24, 2.0**-53, 1e-6
+    assert torch.finfo(torch.float32).eps == 2 * u32 and torch.finfo(torch.float64).eps == 2 * u64
+    text = prose("concept")
+    assert f"u₆₄ = 2⁻⁵³ ≈ {u64 * 1e16:.1f}·10⁻¹⁶" in text and f"u₃₂ = 2⁻²⁴ ≈ {u32 * 1e8:.1f}·10⁻⁸" in text
+    assert f"$u\\cdot|f|/h$: with $h = 10^{{-6}}$, ${u64 / h * 1e10:.1f}\\cdot10^{{-10}}\\cdot|f|$ in float64" in text
+    assert f"but ${u32 / h:.2f}\\cdot|f|$ in float32, for an $f$ of size 1 sixty times gradcheck's relative tolerance" in text
+    assert round(u32 / h / 1e-3, -1) == 60
+    assert "varepsilon/h" not in text and "10^{-7}/10^{-6}" not in text  # the old epsilon-over-h figures
+
+
+def test_one_plus_exp_rounds_to_one_below_ln_u32():
+    text = prose("concept")
+    assert f"$x \\le \\ln$ u₃₂ $\\approx {math.log(2.0**-24):.2f}$" in text
+    one = torch.tensor(1.0)
+    for x, rounds_to_one in ((-16.64, True), (-16.63, False), (math.log(2.0**-24) - 1e-5, True)):
+        assert bool(one + torch.exp(torch.tensor(x)) == one) is rounds_to_one, x
+    assert float(np.float32(1) + np.float32(2.0**-24)) == 1.0  # the tie goes to the even neighbour 1
+    assert float(np.float32(1) + np.float32(2.0**-24 * (1 + 2**-20))) == 1 + 2.0**-23
+
+
+def test_calling_forward_directly_records_no_custom_node():
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 3 * x**2
+
+    x = torch.tensor(2.0, requires_grad=True)
+    try:
+        Cube.forward(None, x)
+    except AttributeError as error:
+        assert "save_for_backward" in str(error)
+    else:
+        raise AssertionError("Cube.forward(None, x) ran")
+
+    class RecordsNothing:
+        def save_for_backward(self, *tensors):
+            pass
+
+    assert Cube.forward(RecordsNothing(), x).grad_fn.name() == "PowBackward0"
+    assert type(Cube.apply(x).grad_fn).__name__ == "CubeBackward"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            Cube()(x)
+        except RuntimeError as error:
+            assert str(error).startswith("Legacy autograd function")
+        else:
+            raise AssertionError("Cube()(x) ran")
+    text = prose("pitfall-last")
+    assert "`Square.forward(None, x)` fails at `ctx.save_for_backward`" in text and "(`PowBackward0`)" in text
+
+
+def test_stable_softplus_is_accurate_to_a_few_unit_roundoffs():
+    # The summary: finite for every x, and within a few u32 of the exact value wherever that is a normal float32.
+    x = torch.cat([torch.linspace(-100, 100, 40001), torch.tensor([1e4, -1e4, 1e3, -1e3, 88.8, -88.8])])
+    small = torch.exp(-x.abs())
+    value = torch.clamp(x, min=0) + torch.log1p(small)
+    slope = torch.where(x >= 0, 1 / (1 + small), small / (1 + small))
+    points = x.double().tolist()
+    exact_value = torch.tensor([max(v, 0.0) + math.log1p(math.exp(-abs(v))) for v in points], dtype=torch.float64)
+    exact_slope = torch.tensor([sigmoid(v) for v in points], dtype=torch.float64)
+    assert torch.isfinite(value).all() and torch.isfinite(slope).all()
+    smallest_normal = torch.finfo(torch.float32).tiny
+    for computed, exact in ((value, exact_value), (slope, exact_slope)):
+        normal = exact >= smallest_normal
+        relative = ((computed.double() - exact).abs() / exact)[normal]
+        assert relative.max() <= 4 * 2.0**-24
+    assert "accurate to a few u₃₂ wherever the result is a normal float32" in prose("summary")

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import torch
 
-from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout
+from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout, solution_cells
 
 ID = "11_debugging_gradients"
 X = float(np.float32(5.47))  # the float32 leaf of the lecture's chain, exactly
@@ -138,7 +138,7 @@ def test_vanishing_gradient_norms_match_hand_backprop():
         for printed, k in zip(shown.split(", "), (1, 5, 10, 15, 20), strict=True):
             assert_scientific(printed, norms[name][k - 1])
         assert factor == f"{(norms[name][0] / norms[name][-1]) ** (1 / 19):.3f}"
-    # The prose: sigmoid below the sqrt(2)/4 bound and ten orders of magnitude; ReLU between 800 and 3300.
+    # The prose: sigmoid on average below the typical sqrt(2)/4 and ten orders of magnitude; ReLU between 800 and 3300.
     assert (norms["sigmoid"][0] / norms["sigmoid"][-1]) ** (1 / 19) < math.sqrt(2) / 4
     assert 1e10 <= norms["sigmoid"][-1] / norms["sigmoid"][0] < 1e11
     assert f"{norms['sigmoid'][0] / norms['sigmoid'][-1]:.0e}" == "4e-11"  # the summary
@@ -182,3 +182,28 @@ def test_residual_block_error_counts_two_writes_into_tanh_output():
     assert recorded_error(ID, "ex3_broken").startswith(
         "RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation: "
         "[torch.FloatTensor [2, 3]], which is output 0 of Tanh, is at version 2; expected version 0 instead. Hint:")
+
+
+def test_sqrt2_over_4_is_a_typical_factor_not_a_bound():
+    norms, _, _ = hand_backprop("sigmoid")
+    one_layer = norms[:-1] / norms[1:]
+    largest = int(one_layer.argmax())
+    assert one_layer[largest] > math.sqrt(2) / 4  # the counter-example in the notebook's own stack
+    generator = torch.Generator().manual_seed(0)
+    weights = [(torch.randn(64, 64, generator=generator) * math.sqrt(2 / 64)).double() for _ in range(20)]
+    singular = [torch.linalg.matrix_norm(weight, ord=2).item() for weight in weights]
+    assert recorded_stdout(ID, "vanishing-bound") == (
+        f"sigmoid, largest one-layer factor: {one_layer[largest]:.3f} (layer {largest + 1} from layer {largest + 2}), "
+        f"sqrt(2)/4 = {math.sqrt(2) / 4:.3f}\n"
+        f"layers with a factor above sqrt(2)/4: {int((one_layer > math.sqrt(2) / 4).sum())} of 19\n"
+        f"largest singular value of W_k: {min(singular):.2f} to {max(singular):.2f}, 2 sqrt(2) = {2 * math.sqrt(2):.2f}\n")
+    assert max(singular) / 4 > 0.7 > math.sqrt(2) / 4  # "the only guaranteed bound per layer ... about 0.7"
+    # E|W^T v|^2 = 2|v|^2 for He weights: the sqrt(2) is a root mean square over weights, here over 4000 draws.
+    v = torch.randn(64, generator=generator, dtype=torch.float64)
+    draws = torch.randn(4000, 64, 64, generator=generator, dtype=torch.float64) * math.sqrt(2 / 64)
+    mean_square = (draws.transpose(1, 2) @ v).square().sum(dim=1).mean() / v.square().sum()
+    assert abs(mean_square.item() - 2) < 0.05
+    concept = " ".join(solution_cells(ID)["concept"].source.split())
+    assert "That is a typical factor, not a bound" in concept and "at most $\\sqrt2/4" not in concept
+    summary = " ".join(solution_cells(ID)["summary"].source.split())
+    assert f"one layer ${one_layer[largest]:.3f}$: typical, not a bound" in summary

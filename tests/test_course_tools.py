@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from autograd_course.checks import (AnswerMismatch, RuleBroken, answer_of, expect_close, expect_equal, expect_finite,
-                                    expect_rule, expect_true)
+                                    expect_rule, expect_true, hint_for)
 from autograd_course.numeric import central_difference
-from autograd_course.rules import AutogradCalls
+from autograd_course.rules import AutogradCalls, MarkedSine, ready_made_callers
 from autograd_course.solutions import merge_streams
 
 
@@ -59,6 +59,58 @@ def test_an_answer_that_raised_says_so_in_plain_words():
     assert answer_of(broken, 1, what="broken(1)") == 2
     assert message_of(answer_of, broken, 5, what="broken(5)", hint="h") == [
         "broken(5): your code raised IndexError: list index out of range", "Hint: h"]
+
+
+def test_an_error_picks_the_hint_that_names_it_and_warnings_stay_off_stderr(capfd):
+    def backward_twice(x):
+        y = torch.tensor(x, requires_grad=True) ** 2
+        y.backward()
+        y.backward()
+
+    hints = (("a second time", "pass retain_graph=True to the first backward()"), ("shape", "check the shapes"))
+    assert message_of(answer_of, backward_twice, 2.0, what="twice(2.0)", hints=hints)[-1] == (
+        "Hint: pass retain_graph=True to the first backward()")
+
+    def warns():
+        leaf = torch.ones(2, requires_grad=True)
+        return (leaf * 2).grad  # reading .grad of a non-leaf warns
+
+    assert answer_of(warns, what="warns()") is None
+    assert capfd.readouterr().err == ""
+
+
+def test_an_unanswered_cell_is_not_reported_as_an_error_of_the_answer():
+    def unanswered():
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        answer_of(unanswered, what="unanswered()")
+
+
+def test_hint_for_names_the_first_mistake_the_answer_shows():
+    mistakes = [(torch.tensor([1.0, 2.0]), "doubled"), (lambda got: bool((got < 0).any()), "negative"),
+                (torch.tensor([0.5, 1.0001]), "close only with its own tolerance", 1e-3)]
+    assert hint_for(torch.tensor([1.0, 2.0]), mistakes, "other") == "doubled"
+    assert hint_for(torch.tensor([-1.0, 2.0]), mistakes, "other") == "negative"
+    assert hint_for(torch.tensor([0.5, 1.0]), mistakes, "other") == "close only with its own tolerance"
+    assert hint_for(torch.tensor([7.0, 7.0]), mistakes, "other") == "other"
+    assert hint_for("not a number", mistakes, "other") == "other"
+    assert hint_for(torch.tensor(1e-9), [(0.0, "zero")], "other", atol=1e-12) == "other"
+
+
+def test_marked_sine_tells_autograd_from_finite_differences():
+    x = torch.tensor([0.3, -1.2], dtype=torch.float64, requires_grad=True)
+    MarkedSine.apply(x).sum().backward()
+    torch.testing.assert_close(x.grad, torch.cos(x.detach()) + 1)
+    slope = central_difference(lambda t: MarkedSine.apply(t).sum(), x.detach())
+    torch.testing.assert_close(slope, torch.cos(x.detach()))
+
+
+def test_ready_made_callers_sees_a_helper_on_the_stack():
+    seen = []
+    torch.func.grad(lambda t: seen.append(ready_made_callers({"torch._functorch": "torch.func"})) or t.sin())(
+        torch.tensor(1.0))
+    assert seen == [{"torch.func"}] and ready_made_callers({"torch._functorch": "torch.func"}) == set()
 
 
 def test_a_broken_rule_names_the_rule():
