@@ -98,6 +98,65 @@ def _lock_bypass_in_locked_cell(notebook):
 
 ALWAYS_TRUE = "lambda *args, **kwargs: True"
 
+# Attacks by a student who has read guard.py, policy.py and execute.py. Each passes the answer policy it was
+# written against (no forbidden name, import, attribute or dunder in the answer's own code) and gets a library
+# to run the rest. The payload makes every later test cell run ``pass`` instead of its checks: an input
+# transformer, so that no Python function the guard snapshots is replaced.
+SKIP_TESTS = ("__import__('IPython').get_ipython().input_transformer_manager.cleanup_transforms.append("
+              "lambda lines: ['pass\\n'] if any('expect_close' in line for line in lines) else lines)")
+# A pickle (protocol 0) whose only object is builtins.exec(SKIP_TESTS): no pickle module needed to write it.
+PICKLED_EXEC = b"cbuiltins\nexec\n(V" + SKIP_TESTS.encode() + b"\ntR."
+
+
+def hostile(attack: str) -> Callable:
+    """A wrong first answer behind ``attack`` (which has no ``{root}``, so its braces are kept as they are)."""
+    return answers(prefix1=attack.replace("{", "{{").replace("}", "}}"), ex1=WRONG_EX1)
+
+
+def smuggled(loader: str) -> str:
+    """An answer that writes the pickle into its folder, then has ``loader`` deserialize it."""
+    return f"import numpy\nnumpy.frombuffer({PICKLED_EXEC!r}, dtype=numpy.uint8).tofile('payload.bin')\n{loader}\n"
+
+
+def evaluated(expression: str, holder: str = "def holder(value: {annotation!r}):\n    return value\n",
+              hints: str = "holder") -> str:
+    """An answer that has typing evaluate ``expression`` as a string annotation, and keeps what it returns."""
+    return ("import typing\n" + holder.format(annotation=expression)
+            + f"evaluated = typing.get_type_hints({hints})\n")
+
+
+# The guard's channel is a pipe: the attacker finds it among the kernel's descriptors (a pipe it can write to,
+# past stdout and stderr) with a module that a string annotation handed back, then closes, floods or forges it.
+FIND_PIPES = evaluated("__import__('os')") + (
+    "os_module = evaluated['value']\n"
+    "def is_pipe(descriptor):\n"
+    "    try:\n"
+    "        os_module.write(descriptor, b'')\n"
+    "        return os_module.fstat(descriptor).st_mode & 0o170000 == 0o010000\n"
+    "    except OSError:\n"
+    "        return False\n"
+    "pipes = [descriptor for descriptor in range(3, 256) if is_pipe(descriptor)]\n")
+FORGED_RAN = b'{"body": "{\\"kind\\": \\"ran\\", \\"seq\\": 99}", "mac": "00"}\n'
+
+# A TorchFunctionMode kept entered by a suspended generator, so it stays active across cells.
+RIGGED_MODE = """from torch.overrides import TorchFunctionMode
+def rigged(self, func, types, args=(), kwargs=None):
+    if func is torch.allclose:
+        return True
+    return func(*args, **(kwargs or {}))
+AlwaysClose = type('AlwaysClose', (TorchFunctionMode,), {'__torch_function__': rigged})
+def keep_entered(mode):
+    with mode:
+        yield
+held = keep_entered(AlwaysClose())
+next(held)
+"""
+# aten's allclose replaced in torch's dispatcher: no Python function the guard snapshots changes.
+REREGISTERED_ATEN = """from torch.library import Library
+rigged_library = Library('aten', 'IMPL')
+rigged_library.impl('allclose', lambda *args, **kwargs: True, 'CompositeExplicitAutograd')
+"""
+
 CASES = [
     # honest work: these grades must not move whatever else is in the batch
     Case("honest_complete", answers(), 6, "graded"),
@@ -107,7 +166,7 @@ CASES = [
     Case("hard_coded_answer", answers(ex1=HARD_CODED_EX1), 3, "graded"),
     Case("lying_eq_object", answers(ex1="def chain_rule_derivative(x):\n    Liar = type('Liar', (), {'__eq__': "
                                         "lambda self, other: True, '__bool__': lambda self: True})\n    return Liar()"),
-         3, "graded"),
+         0, "flagged", "names __eq__ in a string"),
     Case("tensor_subclass", answers(ex1="class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
                                         + HARD_CODED_EX1), 0, "flagged", "subclasses torch.Tensor"),
     # monkeypatching what the tests compare with
@@ -172,4 +231,28 @@ CASES = [
     # torch.save writes from C++, out of the audit hook's sight: the grader compares the files afterwards.
     Case("modify_shipped_file", answers(prefix1="torch.save(torch.zeros(3), 'data.txt')\n"), 0, "flagged",
          "modifies shipped file"),
+    # code run on the submission's behalf by a library is still the submission's
+    Case("numpy_load_runs_pickle", hostile(smuggled("numpy.load('payload.bin', allow_pickle=True)")), 0, "flagged",
+         "pickle.find_class builtins.exec"),
+    Case("torch_load_runs_pickle", hostile(smuggled(
+        "try:\n    torch.load('payload.bin', weights_only=False)\nexcept RuntimeError:\n    pass")), 0, "flagged",
+         "pickle.find_class builtins.exec"),
+    Case("annotation_evaluated_by_typing", hostile(evaluated(SKIP_TESTS)), 0, "flagged",
+         "no evidence that its code started"),
+    Case("dataclass_string_annotation", hostile(evaluated(
+        SKIP_TESTS, holder="import dataclasses\n@dataclasses.dataclass\nclass Holder:\n    value: {annotation!r}\n",
+        hints="Holder")), 0, "flagged", "input_transformer_manager"),
+    Case("kernel_handler_rewired", hostile(evaluated(
+        "__import__('IPython').get_ipython().kernel.shell_handlers.update(execute_request=lambda *args: None)")),
+         0, "flagged", "ex1_tests: the kernel timed out on it, but the guard has no evidence"),
+    Case("guard_channel_closed", hostile(FIND_PIPES + "for descriptor in pipes:\n    os_module.close(descriptor)\n"
+                                         + evaluated(SKIP_TESTS)), 0, "flagged", "no evidence"),
+    Case("guard_channel_flooded", hostile(FIND_PIPES + "for descriptor in pipes:\n    for _ in range(20000):\n"
+                                          "        os_module.write(descriptor, b'{}\\n')\n"), 0, "flagged",
+         "guard's channel"),
+    Case("guard_channel_forged", hostile(FIND_PIPES + evaluated(SKIP_TESTS) + "for descriptor in pipes:\n"
+                                         f"    os_module.write(descriptor, {FORGED_RAN!r} * 2)\n"), 0, "flagged",
+         "guard's channel"),
+    Case("function_mode_left_active", hostile(RIGGED_MODE), 0, "flagged", "function modes"),
+    Case("aten_operator_reregistered", hostile(REREGISTERED_ATEN), 0, "flagged", "operator registration"),
 ]

@@ -1,5 +1,6 @@
 """The trusted grader on the adversarial corpus: every case graded in one batch beside honest work."""
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from adversarial_corpus import CASES
+from autograd_course.grading.execute import TrustedCell
+from autograd_course.grading.guard import Channel, Seal
+from autograd_course.grading.worker import judge_evidence
 from conftest import ASSIGNMENTS
 from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
                             student_version, submit)
@@ -151,3 +155,44 @@ def test_reference_answers_of_every_assignment_earn_full_marks_without_findings(
     recorded = outcome(graded_references, "reference", assignment_id)
     assert (recorded["status"], recorded["findings"], recorded["score"]) == ("graded", [], recorded["max_score"])
     assert recorded["max_score"] > 0
+
+
+def sealed_channel(records: list[dict]) -> list[bytes]:
+    """The lines a guard writes: its key, then each record sealed in turn."""
+    key = os.urandom(32)
+    seal = Seal(key)
+    return [(json.dumps({"key": key.hex()}) + "\n").encode(), *(seal.line(record) for record in records)]
+
+
+def test_channel_keeps_the_guards_sealed_records_and_nothing_forged():
+    lines = sealed_channel([{"kind": "started", "cell": "a"}, {"kind": "ran", "cell": "a"}])
+    assert Channel(lines).evidence("ran") == ["a"] and Channel(lines).problems == []
+    forged = json.dumps({"body": json.dumps({"seq": 3, "kind": "ran", "cell": "b"}), "mac": "00" * 16}) + "\n"
+    tampered = {"forged": [*lines, forged.encode()], "dropped": [lines[0], lines[2]],
+                "reordered": [lines[0], lines[2], lines[1]], "garbage": [*lines, b"{}\n"], "keyless": lines[1:],
+                "silent": []}
+    for name, variant in tampered.items():
+        assert Channel(variant).problems, name
+    assert Channel(tampered["forged"]).evidence("ran") == ["a"]  # nothing after a bad line is believed
+    assert "flooded" in " ".join(Channel(lines, overflowed=True).problems)
+
+
+def test_a_test_cell_that_passed_without_evidence_is_a_finding():
+    cells = [TrustedCell("setup", "s", test=False, status="ok"), TrustedCell("ex1_tests", "t1", test=True, status="ok"),
+             TrustedCell("ex2_tests", "t2", test=True, status="error")]
+    honest = Channel(sealed_channel([{"kind": "started", "cell": "s"}, {"kind": "started", "cell": "t1"},
+                                     {"kind": "ran", "cell": "t1"}, {"kind": "started", "cell": "t2"}]))
+    assert judge_evidence(cells, honest) == []
+    skipped = Channel(sealed_channel([{"kind": "started", "cell": "s"}]))
+    assert judge_evidence(cells, skipped) == [
+        "ex1_tests: the kernel reported it finished, but the guard has no evidence that its code started",
+        "ex1_tests: the kernel reported it finished, but the guard has no evidence that its code ran to the end"]
+    twice = Channel(sealed_channel([{"kind": "started", "cell": "s"}, {"kind": "started", "cell": "t1"},
+                                    {"kind": "ran", "cell": "t1"}, {"kind": "ran", "cell": "t1"}]))
+    assert judge_evidence(cells, twice) == ["the guard saw 1 instructor cell(s) ran out of their place in the notebook"]
+
+
+def test_execute_and_worker_import_one_way():
+    """worker drives execute; execute needs only the kernel host's protocol, never the worker."""
+    source = (Path(__file__).parents[1] / "autograd_course" / "grading" / "execute.py").read_text()
+    assert "from .worker" not in source and "import worker" not in source

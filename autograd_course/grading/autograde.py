@@ -167,10 +167,9 @@ class TrustedAutograder:
         """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
         student = prepared.job.student
         notebook = nbformat.reads(result.notebook, as_version=4)
-        cell_names = {cell_digest(cell.source): cell.get("id", "a cell") for cell in notebook.cells
-                      if cell.cell_type == "code"}
-        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped
-                                      + [self.describe_report(report, cell_names) for report in result.reports]))
+        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped + result.evidence
+                                      + [self.describe_report(report, result.cell_names)
+                                         for report in result.reports]))
         notes = prepared.notes + ([result.stopped] if result.stopped else [])
         if findings:
             self.void_tests(notebook, findings)

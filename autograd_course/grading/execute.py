@@ -5,13 +5,21 @@ student's code cannot bend: a cell whose execute reply says "error" gets an erro
 the student silenced IPython's error display, and ``clear_output`` messages are ignored, so an
 error once shown stays in the notebook. A cell that runs past its time limit, and a kernel that
 dies (``os._exit``, a signal, the memory limit), end the run: the remaining cells are marked failed.
+
+Each test cell runs with the guard's end marker appended (``guard.end_marker``, with a nonce
+drawn for this run), and its source is put back afterwards; what the kernel replied for each test
+cell is returned for the worker to hold against the guard's evidence.
 """
 
+import ast
 import asyncio
 import os
+import secrets
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import nbformat
 from queue import Empty
@@ -25,9 +33,24 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from traitlets import Any, Dict, Integer
 
-from .worker import HostDied, Worker
+from .assemble import nbgrader_meta
+from .guard import cell_digest, end_marker
+from .kernel_host import HostDied
+from .sandbox import Sandbox
 
 MAX_OUTPUT_CHARACTERS = 20_000
+
+
+class KernelHost(Protocol):
+    """What running a notebook needs of a worker: its kernel host, its sandbox and its folder."""
+
+    folder: Path
+    uid: int | None
+    sandbox: Sandbox
+
+    def request(self, op: str, fds: tuple[int, ...] = (), timeout: float = 30, **fields) -> dict: ...
+
+    def environment(self) -> dict[str, str]: ...
 
 
 class ForkedKernel:
@@ -35,7 +58,7 @@ class ForkedKernel:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, worker: Worker, pid: int):
+    def __init__(self, worker: KernelHost, pid: int):
         self.worker = worker
         self.pid = pid
         self.returncode: int | None = None
@@ -153,11 +176,24 @@ class TrustedNotebookClient(NotebookClient):
 
 
 @dataclass
+class TrustedCell:
+    """An instructor cell as it ran: its name, its digest (a test cell's with the end marker), what the kernel
+    replied, and whether it is a test cell (it must then also reach its end marker)."""
+
+    name: str
+    digest: str
+    test: bool
+    status: str = "not run"  # "ok", "error", "timeout" or "not run"
+
+
+@dataclass
 class Run:
-    """What one execution produced: the notebook with outputs, and why it stopped early."""
+    """What one execution produced: the notebook with outputs, why it stopped early, how each test cell ended."""
 
     notebook: NotebookNode
     stopped: str | None = None
+    trusted: list[TrustedCell] = field(default_factory=list)
+    cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
 
 
 def _failure(ename: str, evalue: str) -> NotebookNode:
@@ -197,16 +233,43 @@ async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, 
                 cell.outputs.append(_failure(content.get("ename", "Error"), content.get("evalue", "")))
 
 
-def execute(notebook_json: str, worker: Worker, *, report_fd: int, trusted_cells: set[str], shipped_files: set[str],
-            cell_timeout: int) -> tuple[str, str | None]:
+def runs_code(source: str) -> bool:
+    """Whether IPython will execute anything of this cell (the guard sees nothing of a cell of comments)."""
+    try:
+        return bool(ast.parse(source).body)
+    except SyntaxError:
+        return False
+
+
+def mark_test_cells(notebook: NotebookNode, trusted_cells: set[str]) -> dict[int, TrustedCell]:
+    """Append the end marker to every instructor test cell; the instructor cells that run code, by index."""
+    nonce = secrets.token_hex(16)
+    trusted = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or cell_digest(cell.source) not in trusted_cells or not runs_code(cell.source):
+            continue
+        test = bool(nbgrader_meta(cell).get("grade"))
+        if test:
+            cell.source = end_marker(cell.source, nonce)
+        trusted[index] = TrustedCell(cell.get("id", f"cell {index + 1}"), cell_digest(cell.source), test)
+    return trusted
+
+
+def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_cells: set[str],
+            shipped_files: set[str], cell_timeout: int) -> Run:
     """Execute a notebook in a kernel forked by ``worker``'s host, in ``worker.folder``.
 
-    Returns the executed notebook's JSON and why the run stopped early (None if it did not).
+    Returns the run: ``run.notebook`` has the outputs and the test cells' sources as shipped.
     """
     notebook = nbformat.reads(notebook_json, as_version=4)
-    run = Run(notebook)
+    shipped_sources = {index: cell.source for index, cell in enumerate(notebook.cells)}
+    trusted = mark_test_cells(notebook, trusted_cells)
+    run = Run(notebook, trusted=list(trusted.values()),
+              cell_names={cell_digest(cell.source): cell.get("id", "a cell") for cell in notebook.cells
+                          if cell.cell_type == "code"})
     folder = worker.folder
     env = {**worker.environment(), "COURSE_GUARD_TRUSTED": ",".join(sorted(trusted_cells)),
+           "COURSE_GUARD_TESTS": ",".join(cell.digest for cell in run.trusted if cell.test),
            "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
            "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths())}
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
@@ -223,4 +286,13 @@ def execute(notebook_json: str, worker: Worker, *, report_fd: int, trusted_cells
         log = folder / ".kernel.log"
         tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.is_file() else []
         raise RuntimeError(f"{error}: {' | '.join(tail)}") from None
-    return nbformat.writes(notebook), run.stopped
+    for index, cell in trusted.items():
+        reply, outputs = client.replies.get(index), notebook.cells[index].outputs
+        if any(out.output_type == "error" and out.ename == "CellTimeout" for out in outputs):
+            cell.status = "timeout"
+        elif reply is not None:
+            failed = reply["content"].get("status") != "ok" or any(out.output_type == "error" for out in outputs)
+            cell.status = "error" if failed else "ok"
+    for index, source in shipped_sources.items():
+        notebook.cells[index].source = source
+    return run

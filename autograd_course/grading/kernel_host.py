@@ -38,6 +38,10 @@ PR_SET_DUMPABLE = 4
 MESSAGE_BYTES = 1 << 20
 
 
+class HostDied(RuntimeError):
+    """The kernel host is gone (a submission killed it, or it could not start)."""
+
+
 def preload() -> None:
     """Import, once, everything a graded kernel would otherwise import on every start."""
     import pdb  # noqa: F401 - ipykernel's init_pdb
@@ -54,10 +58,22 @@ def preload() -> None:
     import autograd_course.checks  # noqa: F401
 
     torch.set_num_threads(1)
+    # torch.func's first use registers kernels for aten operators (and imports torch.distributed): done here, the
+    # guard's snapshot of the dispatcher (guard.dispatcher_registrations) already holds them.
+    import torch.func
+
+    point = torch.zeros(2, requires_grad=True)
+    torch.func.vmap(torch.sin)(point)
+    torch.func.jacrev(torch.sin)(point)
+    torch.func.grad(lambda values: values.sin().sum())(point)
+    torch.autograd.functional.jacobian(torch.sin, point)
 
 
-def become_kernel(request: dict, report_fd: int) -> None:
-    """In the forked child: a private session, the limits, the guard, then ipykernel; never returns."""
+def become_kernel(request: dict, report_fd: int, dispatcher: str) -> None:
+    """In the forked child: a private session, the limits, the guard, then ipykernel; never returns.
+
+    ``dispatcher`` is torch's operator registrations as the host saw them, before any student code.
+    """
     try:
         os.setsid()
         folder = request["folder"]
@@ -73,7 +89,7 @@ def become_kernel(request: dict, report_fd: int) -> None:
         os.chdir(folder)
         os.environ.clear()
         os.environ.update(request["env"], COURSE_GUARD_FD=str(report_fd))
-        guard.install()
+        guard.install(dispatcher)
         from ipykernel.kernelapp import IPKernelApp
 
         IPKernelApp.launch_instance(argv=["-f", request["connection_file"]])
@@ -103,8 +119,9 @@ def empty(folder: str, keep: str) -> None:
 class Host:
     """The request loop; at most one kernel (and whatever it spawned) is alive at a time."""
 
-    def __init__(self, control: socket.socket, confined: bool, work: str):
+    def __init__(self, control: socket.socket, confined: bool, work: str, dispatcher: str):
         self.control = control
+        self.dispatcher = dispatcher
         self.confined = confined
         self.work = work
         self.child: int | None = None
@@ -125,7 +142,7 @@ class Host:
         pid = os.fork()
         if pid == 0:
             self.control.close()
-            become_kernel(request, fds[0])
+            become_kernel(request, fds[0], self.dispatcher)
         os.close(fds[0])
         self.child, self.status = pid, None
         return {"pid": pid}
@@ -192,9 +209,10 @@ def main() -> None:
     args = parser.parse_args()
     control = socket.socket(fileno=args.control_fd)
     preload()
+    dispatcher = guard.dispatcher_registrations()  # once here, not in every kernel
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control.send(json.dumps({"ready": True}).encode())
-    Host(control, args.confined, os.path.realpath(args.work)).serve()
+    Host(control, args.confined, os.path.realpath(args.work), dispatcher).serve()
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ class Sandbox(LoggingConfigurable):
 
     def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
         """``argv`` in the sandbox, with ``folder`` writable."""
+        # /tmp as on any Linux (sticky, writable by all): torch.func's first use names a cache folder in it.
         command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session",
-                   "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+                   "--perms", "1777", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
         made = set()
         for path, bind in [*((path, "--ro-bind") for path in self.read_only_paths()), (str(folder), "--bind")]:
             # bubblewrap makes missing parent folders 0700, which the sandbox user could not enter.

@@ -8,6 +8,10 @@ empties the folder, so that the next submission starts from nothing.
 
 A ``Job`` carries everything a run needs as plain data (notebook JSON, file contents), so the
 same ``run`` serves the local pool and remote Dask workers.
+
+The guard's channel is read here, from outside the sandbox, and judged after the run
+(``guard.Channel``, ``judge_evidence``): a test cell that the kernel said passed earns its points
+only if the guard's sealed ``ran`` record for it arrived, once and in order.
 """
 
 import contextlib
@@ -23,16 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import nbformat
 
-from .guard import MAX_REPORTS
+from .execute import TrustedCell, execute
+from .guard import MAX_RECORD_BYTES, Channel
+from .kernel_host import HostDied
 from .sandbox import Sandbox
 
 MESSAGE_BYTES = 1 << 20
 HOST_START_SECONDS = 180
-
-
-class HostDied(RuntimeError):
-    """The kernel host is gone (a submission killed it, or it could not start)."""
+MAX_CHANNEL_LINES = 5_000  # far more than a run's evidence and capped findings; more is a flood
 
 
 @dataclass
@@ -56,20 +60,51 @@ class Result:
     reports: list[dict] = field(default_factory=list)
     stopped: str | None = None
     changed_shipped: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # findings about the guard's channel and its evidence
+    cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
 
 
-def read_reports(pipe_end: int, reports: list[dict]) -> None:
-    """The guard's JSON lines until every holder of the pipe's other end (the kernel and its children) is gone."""
-    with os.fdopen(pipe_end, "rb") as channel:
-        for line in channel:
-            if len(reports) >= MAX_REPORTS:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = {"kind": "tamper", "event": "forged audit line", "detail": line[:200].decode(errors="replace")}
-            if isinstance(record, dict):
-                reports.append(record)
+class ChannelReader(threading.Thread):
+    """The guard's lines until every holder of the pipe's other end (the kernel and its children) is gone."""
+
+    def __init__(self, pipe_end: int):
+        super().__init__(daemon=True)
+        self.pipe_end = pipe_end
+        self.lines: list[bytes] = []
+        self.overflowed = False
+
+    def run(self) -> None:
+        with os.fdopen(self.pipe_end, "rb") as channel:
+            while line := channel.readline(MAX_RECORD_BYTES + 1):
+                if len(self.lines) < MAX_CHANNEL_LINES:
+                    self.lines.append(line)
+                else:
+                    self.overflowed = True
+
+
+def judge_evidence(trusted: list[TrustedCell], channel: Channel) -> list[str]:
+    """Findings where the kernel's replies and the guard's evidence disagree.
+
+    Every instructor cell that the kernel reported as finished (or that timed out) needs its
+    ``started`` record, and every test cell reported as passed its ``ran`` record, in notebook
+    order. A cell that failed or never ran may lack them (it scores 0 anyway); a record left over
+    is a cell that ran where or when it should not have.
+    """
+    findings = []
+    for kind, cells, needs in (("started", trusted, ("ok", "timeout")),
+                               ("ran", [cell for cell in trusted if cell.test], ("ok",))):
+        records, position = channel.evidence(kind), 0
+        for cell in cells:
+            if position < len(records) and records[position] == cell.digest:
+                position += 1
+            elif cell.status in needs:
+                reply = "reported it finished" if cell.status == "ok" else "timed out on it"
+                findings.append(f"{cell.name}: the kernel {reply}, but the guard has no evidence that its code "
+                                f"{'started' if kind == 'started' else 'ran to the end'}")
+        if position < len(records):
+            findings.append(f"the guard saw {len(records) - position} instructor cell(s) {kind} out of their "
+                            f"place in the notebook")
+    return findings
 
 
 def remove_contents(folder: Path) -> None:
@@ -200,23 +235,22 @@ class Worker:
         return changed
 
     def run(self, job: Job) -> Result:
-        from .execute import execute
-
         self.fresh_folder()
         self.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
-        reports: list[dict] = []
         read_end, write_end = os.pipe()
-        reader = threading.Thread(target=read_reports, args=(read_end, reports), daemon=True)
+        reader = ChannelReader(read_end)
         reader.start()
         try:
-            notebook, stopped = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
-                                        shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
+            run = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
+                          shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
             changed = self.changed_shipped_files(job.shipped)
         finally:
             os.close(write_end)
             self.end_submission()  # the pipe closes when the last process of the submission is killed
             reader.join(timeout=5)
-        return Result(notebook, reports, stopped, changed)
+        channel = Channel(reader.lines, reader.overflowed)
+        evidence = channel.problems + judge_evidence(run.trusted, channel)
+        return Result(nbformat.writes(run.notebook), channel.findings, run.stopped, changed, evidence, run.cell_names)
 
     def end_submission(self) -> None:
         """Kill everything the submission left (closing the guard's pipe), then empty and re-seed the folder."""
