@@ -30,10 +30,10 @@ lab: setup
 	jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 # One pytest worker per core (pytest-xdist): most tests wait on one kernel at a time. Each test file, and each
-# notebook nbval replays, stays on one worker (tests/conftest.py), so its fixtures are built once.
+# notebook nbval replays, stays on one worker (--dist loadfile), so its fixtures are built once.
 TEST_WORKERS ?= $(shell nproc)
 test: setup
-	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --nbval --nbval-current-env \
+	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --nbval --nbval-current-env \
 	  solutions/ tests/
 
 build: setup

@@ -1,9 +1,13 @@
 """Reference notebooks: each source notebook executed top to bottom, outputs recorded for nbval."""
 
+import uuid
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
+from traitlets import Unicode, default
 
 from .course import Course
 
@@ -12,10 +16,21 @@ class StderrWritten(RuntimeError):
     """A cell wrote to stderr: nbgrader would fail a test cell for it, nbval would not replay it."""
 
 
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel on IPC sockets in Jupyter's runtime folder: ipykernel then has no TCP warning to print."""
+
+    transport = Unicode("ipc")
+
+    @default("ip")
+    def _socket_path(self) -> str:
+        Path(jupyter_runtime_dir()).mkdir(mode=0o700, parents=True, exist_ok=True)
+        return str(Path(jupyter_runtime_dir()) / f"build-kernel-{uuid.uuid4().hex}")
+
+
 def execute(notebook: nbformat.NotebookNode, working_dir: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell in a fresh kernel; only cells tagged ``raises-exception`` may raise."""
     NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+        notebook, timeout=timeout, kernel_name="python3", record_timing=False, kernel_manager_class=IPCKernelManager,
         resources={"metadata": {"path": str(working_dir)}},
     ).execute()
     return notebook

@@ -9,16 +9,6 @@ COURSE = this_course()
 ASSIGNMENTS = COURSE.assignment_ids()
 
 
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (``make test``: --dist loadgroup) each test file, and each notebook nbval replays, runs on
-    one worker, so its module fixtures are built once; the misconception corpus is split by assignment, each
-    assignment's corpus one batch on one worker."""
-    for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        corpus = item.nodeid.startswith("tests/test_misconceptions.py") and params.get("assignment")
-        item.add_marker(pytest.mark.xdist_group(corpus or item.nodeid.split("::")[0]))
-
-
 def pytest_generate_tests(metafunc):
     if "assignment_id" in metafunc.fixturenames:
         metafunc.parametrize("assignment_id", ASSIGNMENTS)

@@ -12,6 +12,7 @@ Students take turns through six kinds of submission, so that a class of 60 has t
 The first four are honest: any faithful grader gives them the same score.
 """
 
+import ast
 import re
 import shutil
 from dataclasses import dataclass
@@ -23,10 +24,21 @@ from ..course import Course
 from .assemble import is_answer, nbgrader_meta
 
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.MULTILINE)
-RETURN_LINE = re.compile(r"^(\s*)return (.+)$", re.MULTILINE)
 KINDS = ("correct", "partial", "wrong", "unanswered", "broken", "hostile")
 HONEST = {"correct", "partial", "wrong", "unanswered"}
 CHEAT = "import torch\ntorch.allclose = lambda *args, **kwargs: True\n"
+
+
+class ZeroReturns(ast.NodeTransformer):
+    def visit_Return(self, node: ast.Return) -> ast.Return:
+        if node.value is not None:
+            node.value = ast.BinOp(ast.Constant(0), ast.Mult(), node.value)
+        return node
+
+
+def zero_returns(source: str) -> str:
+    """The answer with every ``return value`` turned into ``return 0 * value`` (a multi-line return included)."""
+    return ast.unparse(ast.fix_missing_locations(ZeroReturns().visit(ast.parse(source))))
 
 
 def answer_cells(notebook) -> list:
@@ -66,7 +78,7 @@ def submission_text(course: Course, assignment: str, kind: str) -> str:
     notebook = answered(student_path, source_path)
     if kind in ("wrong", "hostile"):
         for cell in answer_cells(notebook):
-            cell.source = RETURN_LINE.sub(r"\1return 0 * (\2)", cell.source)
+            cell.source = zero_returns(cell.source)
     if kind == "hostile":
         answer_cells(notebook)[0].source = CHEAT + answer_cells(notebook)[0].source
     text = nbformat.writes(notebook)
