@@ -1,9 +1,6 @@
 """nbgrader configuration for the course; every path is relative to this folder."""
 
-import os
-
-from jupyter_core.paths import jupyter_runtime_dir
-
+from autograd_course.kernels import ipc_socket_path
 from autograd_course.validate import policy_in_validation
 
 c = get_config()  # noqa: F821 - injected by nbgrader
@@ -28,10 +25,9 @@ c.GenerateFeedback.preprocessors = [
 
 # Validation kernels (make validate, JupyterLab's Validate button) talk to nbgrader over local IPC sockets, so
 # ipykernel has no reason to print its "Kernel is running over TCP without encryption" warning. The sockets
-# go to Jupyter's runtime folder, not the notebook's folder (the default for IPC).
+# go to a private folder (autograd_course.kernels), not the notebook's folder (the default for IPC).
 c.KernelManager.transport = "ipc"
-os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)
-c.KernelManager.ip = os.path.join(jupyter_runtime_dir(), f"nbgrader-kernel-{os.getpid()}")
+c.KernelManager.ip = ipc_socket_path("nbgrader-kernel")
 
 # While nbgrader validates a notebook, its test cells fail with the grader's answer-policy findings.
 c.Execute.on_notebook_start, c.Execute.on_cell_start = policy_in_validation()

@@ -1,15 +1,14 @@
 """Reference notebooks: each source notebook executed top to bottom, outputs recorded for nbval."""
 
-import uuid
 from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
 from traitlets import Unicode, default
 
 from .course import Course
+from .kernels import ipc_socket_path
 
 
 class StderrWritten(RuntimeError):
@@ -17,14 +16,13 @@ class StderrWritten(RuntimeError):
 
 
 class IPCKernelManager(AsyncKernelManager):
-    """A kernel on IPC sockets in Jupyter's runtime folder: ipykernel then has no TCP warning to print."""
+    """A kernel on IPC sockets (``autograd_course.kernels``): ipykernel then has no TCP warning to print."""
 
     transport = Unicode("ipc")
 
     @default("ip")
     def _socket_path(self) -> str:
-        Path(jupyter_runtime_dir()).mkdir(mode=0o700, parents=True, exist_ok=True)
-        return str(Path(jupyter_runtime_dir()) / f"build-kernel-{uuid.uuid4().hex}")
+        return ipc_socket_path("build-kernel")
 
 
 def execute(notebook: nbformat.NotebookNode, working_dir: Path, timeout: int = 600) -> nbformat.NotebookNode:

@@ -206,7 +206,7 @@ async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run:
             await _run_each_cell(client, notebook, run)
     finally:
         # nbclient leaves a kernel manager it did not create running; the host's reset then kills the rest.
-        if client.km.has_kernel:
+        if client.km is not None and client.km.has_kernel:
             await client.km.shutdown_kernel(now=True)
 
 

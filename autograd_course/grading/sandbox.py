@@ -8,10 +8,12 @@ Run by root, it also runs as a dedicated unprivileged user per worker slot, so t
 processes is enforced (Linux does not apply RLIMIT_NPROC to root).
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from traitlets import Integer
@@ -22,6 +24,8 @@ import autograd_course
 SYSTEM_READ_ONLY = ["/usr", "/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"]
 MERGED_USR_LINKS = {"/bin": "usr/bin", "/lib": "usr/lib", "/lib64": "usr/lib64", "/sbin": "usr/sbin"}
 FIRST_SANDBOX_UID = 61000
+SANDBOX_UIDS = 1000
+RESERVED_UID_LOCKS: list[int] = []  # open for the life of the grader: closing one would free its uid
 
 
 class SandboxUnavailable(RuntimeError):
@@ -63,9 +67,26 @@ class Sandbox(LoggingConfigurable):
         return unshare
 
     @staticmethod
-    def uid_for(slot: int) -> int | None:
-        """The user a sandbox in this worker slot runs as; None when the grader is not root."""
-        return FIRST_SANDBOX_UID + slot if os.geteuid() == 0 else None
+    def reserve_uid() -> int | None:
+        """A user for one sandbox that no other sandbox on this machine runs as, None when the grader is not root.
+
+        The process limit counts per user, and a host's reset may signal every process of its user: two graders
+        running at once (two instructors, parallel test files) must not share one. The reservation is an
+        exclusive lock on a file per uid, held until this process exits.
+        """
+        if os.geteuid() != 0:
+            return None
+        for uid in range(FIRST_SANDBOX_UID, FIRST_SANDBOX_UID + SANDBOX_UIDS):
+            lock = os.open(Path(tempfile.gettempdir()) / f"autograd-course-sandbox-{uid}.lock", os.O_CREAT | os.O_RDWR,
+                           0o600)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(lock)
+                continue
+            RESERVED_UID_LOCKS.append(lock)
+            return uid
+        raise SandboxUnavailable(f"all {SANDBOX_UIDS} sandbox users are in use by other graders")
 
     def _process_limit(self) -> int:
         if os.geteuid() == 0:

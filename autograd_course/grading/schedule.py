@@ -27,7 +27,7 @@ class LocalPool:
         self.scratch = tempfile.TemporaryDirectory(prefix="grading-workers-")
         self.idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         for slot in range(self.size):
-            self.idle.put(Worker(sandbox, slot, Path(self.scratch.name) / f"slot-{slot}"))
+            self.idle.put(Worker(sandbox, Path(self.scratch.name) / f"slot-{slot}"))
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="grading-slot")
 
     def _run(self, job: Job) -> Result:
@@ -95,8 +95,6 @@ def run_on_dask_worker(job: Job, confined: bool) -> Result:
     if _dask_worker is None:
         sandbox = Sandbox() if confined else Unconfined()
         sandbox.check_available()
-        # Worker processes on one machine need distinct sandbox users (as root); the pid tells them apart.
-        _dask_worker = Worker(sandbox, slot=100 + os.getpid() % 1000,
-                              root=Path(tempfile.mkdtemp(prefix="dask-grading-worker-")))
+        _dask_worker = Worker(sandbox, root=Path(tempfile.mkdtemp(prefix="dask-grading-worker-")))
         atexit.register(_dask_worker.close)
     return _dask_worker.run(job)

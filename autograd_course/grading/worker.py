@@ -120,11 +120,11 @@ def remove_contents(folder: Path) -> None:
 
 
 class Worker:
-    """The grader's end of one sandboxed kernel host; ``slot`` picks the sandbox user (as root)."""
+    """The grader's end of one sandboxed kernel host, running as a sandbox user of its own (as root)."""
 
-    def __init__(self, sandbox: Sandbox, slot: int, root: Path):
+    def __init__(self, sandbox: Sandbox, root: Path):
         self.sandbox = sandbox
-        self.uid = sandbox.uid_for(slot)
+        self.uid = sandbox.reserve_uid()
         self.root = root.resolve()
         self.work = self.root / "work"  # bound read-write into the sandbox
         self.folder = self.work / "submission"  # the kernel's working directory

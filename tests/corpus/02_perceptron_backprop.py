@@ -91,7 +91,7 @@ CASES = [
             fails="ex2_tests", hint="dz/db = 1", why="thinks dz/db = x"),
     Mistake("ex2-swapped-tuple", gradients(P + "    return p - y, (p - y) * x\n"),
             fails="ex2_tests", hint="the tuple is (dL_dw, dL_db), in that order", why="order of the outputs"),
-    Mistake("ex2-dL-dp-is-p-minus-y", gradients(P + "    return (p - y) * p * (1 - p) * x, (p - y) * p * (1 - p)\n"),
+    Mistake("ex2-dl-dp-is-p-minus-y", gradients(P + "    return (p - y) * p * (1 - p) * x, (p - y) * p * (1 - p)\n"),
             fails="ex2_tests", hint="dL/dp is (p - y)/(p(1 - p)), not p - y", why="squared-error derivative"),
     Mistake("ex2-no-sigmoid", gradients("    z = torch.tensor(w * x + b)\n    return (z - y) * x, z - y\n"),
             fails="ex2_tests", hint="apply the sigmoid to z", why="compares z with the label"),
