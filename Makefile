@@ -33,7 +33,7 @@ lab: setup
 # notebook nbval replays, stays on one worker (--dist loadfile), so its fixtures are built once.
 TEST_WORKERS ?= $(shell nproc)
 test: setup
-	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --nbval --nbval-current-env \
+	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=12 --nbval --nbval-current-env \
 	  solutions/ tests/
 
 build: setup

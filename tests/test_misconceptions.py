@@ -1,7 +1,7 @@
 """Every exercise rejects the mistakes students make, with a hint naming each, and accepts every correct answer.
 
-Each assignment's corpus (tests/corpus/<id>.py) is graded in one batch by the real, sandboxed grader;
-scores are read from nbgrader's gradebook and messages from the autograded notebooks.
+The corpora (tests/corpus/<id>.py) of the assignments a session selects are graded in one batch by the real,
+sandboxed grader; scores are read from nbgrader's gradebook and messages from the autograded notebooks.
 """
 
 import copy
@@ -22,31 +22,36 @@ MIN_MISTAKES, MIN_CORRECT = 5, 3
 
 
 class GradedCorpora:
-    """Grades an assignment's corpus the first time one of its cases is asked for."""
+    """Grades, in one batch, the corpora of every assignment whose cases this session runs, when first asked."""
 
-    def __init__(self, tmp_path_factory):
-        self.tmp_path_factory = tmp_path_factory
-        self.roots = {}
+    def __init__(self, course_root, assignments: set[str]):
+        self.course_root = course_root
+        self.assignments = sorted(assignments)
+        self.graded = False
 
     def root(self, assignment: str):
-        if assignment not in self.roots:
-            root = make_course(self.tmp_path_factory.mktemp(assignment), assignment, shipped=False)
-            reference = solved(root, assignment)
-            for case in CORPORA[assignment]:
-                notebook = copy.deepcopy(reference)
-                for cell in notebook.cells:
-                    if nbgrader(cell).get("grade_id") in case.answers:
-                        cell.source = case.answers[nbgrader(cell)["grade_id"]]
-                submit(root, case.name, notebook, assignment)
-            result = grade(root, assignment=assignment, cell_timeout=60)
+        assert assignment in self.assignments, assignment
+        if not self.graded:
+            for each in self.assignments:
+                make_course(self.course_root, each, shipped=False)
+                reference = solved(self.course_root, each)
+                for case in CORPORA[each]:
+                    notebook = copy.deepcopy(reference)
+                    for cell in notebook.cells:
+                        if nbgrader(cell).get("grade_id") in case.answers:
+                            cell.source = case.answers[nbgrader(cell)["grade_id"]]
+                    submit(self.course_root, case.name, notebook, each)
+            result = grade(self.course_root, assignment=self.assignments, cell_timeout=60)
             assert result.returncode == 0, result.stdout + result.stderr
-            self.roots[assignment] = root
-        return self.roots[assignment]
+            self.graded = True
+        return self.course_root
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> GradedCorpora:
-    return GradedCorpora(tmp_path_factory)
+def graded(request, tmp_path_factory) -> GradedCorpora:
+    selected = {item.callspec.params["assignment"] for item in request.session.items
+                if "case" in getattr(getattr(item, "callspec", None), "params", {})}
+    return GradedCorpora(tmp_path_factory.mktemp("corpora"), selected)
 
 
 def cell_scores(root, assignment: str, student: str) -> dict[str, float]:
