@@ -50,7 +50,7 @@ class GradedCorpora:
 @pytest.fixture(scope="session")
 def graded(request, tmp_path_factory) -> GradedCorpora:
     selected = {item.callspec.params["assignment"] for item in request.session.items
-                if "case" in getattr(getattr(item, "callspec", None), "params", {})}
+                if getattr(item, "function", None) is test_case_scores_as_it_should_with_its_hint}
     return GradedCorpora(tmp_path_factory.mktemp("corpora"), selected)
 
 
