@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test build validate autograde feedback export bench lock clean
+.PHONY: setup lab test review-messages build validate autograde feedback export bench lock clean
 
 # system-packages first: bubblewrap (make autograde) and chromium (browser tests) are Debian packages.
 setup: system-packages $(STAMP)
@@ -35,6 +35,12 @@ TEST_WORKERS ?= $(shell nproc)
 test: setup
 	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=12 --nbval --nbval-current-env \
 	  solutions/ tests/
+
+# Every exercise's failure message in JupyterLab, one mistake per exercise, for a person to read (not a CI test):
+# screenshots/every_message/<id>/. ASSIGNMENT=<id> reads one notebook.
+review-messages: setup
+	$(PYTHON) -m pytest -p no:cacheprovider -s -m review tests/browser/test_every_message_in_jupyterlab.py \
+	  $(if $(ASSIGNMENT),-k $(ASSIGNMENT))
 
 build: setup
 	$(PYTHON) -m autograd_course.build

@@ -182,6 +182,11 @@ CASES = [
          "isclose"),
     Case("patch_numpy_allclose", answers(prefix1=f"import numpy\nnumpy.allclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1),
          0, "flagged", "allclose"),
+    Case("patch_through_a_parameter", answers(prefix1=f"def rig(module):\n    module.allclose = {ALWAYS_TRUE}\n"
+                                                      "rig(torch)\n", ex1=WRONG_EX1), 0, "flagged", "allclose"),
+    Case("patch_in_a_closure", answers(prefix1=f"def rig(module):\n    def inner():\n        module.isclose = "
+                                               f"{ALWAYS_TRUE}\n    inner()\nrig(torch)\n", ex1=WRONG_EX1), 0,
+         "flagged", "isclose"),
     Case("patch_via_setattr", answers(prefix1=f"setattr(torch, 'all' + 'close', {ALWAYS_TRUE})\n", ex1=WRONG_EX1),
          0, "flagged", "uses setattr"),
     Case("patch_via_exec", answers(prefix1=f"exec('torch.allclose = {ALWAYS_TRUE}')\n", ex1=WRONG_EX1), 0,

@@ -82,6 +82,12 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("class B(torch.nn.Buffer):\n    pass", "subclasses torch.nn.Buffer"),
     ("class B(type(torch.ones(1))):\n    pass", "subclasses type(torch.ones(1))"),
     ("class A:\n    def __eq__(self, other):\n        return True", "defines __eq__"),
+    ("class A:\n    def __float__(self):\n        return 0.3055", "defines __float__"),
+    ("def __add__(a, b):\n    return a", "defines __add__"),
+    ("class A:\n    def f(self):\n        def __add__(other):\n            return other\n        return 1",
+     "defines __add__"),
+    ("m = torch\nclass A:\n    def f(self):\n        def g():\n            m.allclose = print\n        g()",
+     "assigns the attribute allclose"),
     ("Liar = type('Liar', (), {'__eq__': lambda self, other: True})", "builds a class with type()"),
     ("Liar = type('Liar', (), {'__eq__': lambda self, other: True})", "names __eq__ in a string"),
     ("Liar = type('Liar', (torch.Tensor,), {})", "builds a class with type()"),
@@ -121,6 +127,14 @@ def test_tampering_is_named(source, rule):
     "leaf = torch.tensor(2.0, requires_grad=True)\ndef f(x):\n    leaf.grad = None\n    return leaf",
     "w = torch.zeros(3).requires_grad_()\nw.grad = None",
     "class Box:\n    pass\nbox = Box()\nbox.value = 3",
+    # a micrograd Value: arithmetic methods, and a closure that accumulates into its method's objects
+    "class Value:\n    def __init__(self, data):\n        self.data, self.grad = data, 0.0\n"
+    "    def __repr__(self):\n        return f'Value({self.data})'\n"
+    "    def __mul__(self, other):\n        out = Value(self.data * other.data)\n"
+    "        def backward_step():\n            self.grad += other.data * out.grad\n"
+    "            other.grad += self.data * out.grad\n        out.backward_step = backward_step\n        return out\n"
+    "    __rmul__ = __mul__\n    def __neg__(self):\n        return self * Value(-1.0)",
+    "def outer(node):\n    def inner():\n        node.grad = 0.0\n    return inner",
 ])
 def test_ordinary_answers_pass(source):
     assert check_answer("ex1_answer", source, PROTECTED) == []

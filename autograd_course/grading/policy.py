@@ -42,6 +42,11 @@ CODE_FROM_DATA = {"load", "loads", "compile", "get_type_hints", "ForwardRef", "s
                   "singledispatchmethod"}
 # Dunder methods that only read or fill a container: harmless on the student's own objects.
 CONTAINER_METHODS = {"__getitem__", "__setitem__", "__delitem__", "__len__", "__contains__", "__iter__", "__next__"}
+# Methods a class of the answer's own may define: construction, a printout and arithmetic (a dual number, a
+# micrograd Value). The checks never compare, convert or hash a student's object, so none of these can make a
+# test pass; comparison, conversion and attribute hooks (__eq__, __float__, __getattr__ ...) stay forbidden.
+DEFINABLE_METHODS = ("__init__", "__repr__", *(f"__{prefix}{operation}__" for operation in ("add", "sub", "mul",
+                                                 "truediv", "pow") for prefix in ("", "r")), "__neg__", "__pos__", "__abs__")
 ALLOWED_PRIVATE_ATTRIBUTES = {"_version"}
 # Forbidden even where an ordinary object has an attribute of that name: ndarray.ctypes hands out ctypes objects,
 # whose types read and write raw memory.
@@ -162,7 +167,7 @@ def student_rules() -> str:
         "- Do not rebind or change the notebook's own names (its imports, its helpers, the variables its tests "
         "use); `global` only for names of your own.",
         "- No classes that subclass `torch.Tensor` or `torch.nn.Parameter`, pass `metaclass=` or define dunder "
-        "methods (`def __eq__`).",
+        f"methods (`def __eq__`) other than {listed(DEFINABLE_METHODS, list)}.",
     ])
 
 
@@ -224,6 +229,8 @@ class AnswerChecker(ast.NodeVisitor):
         self.modules = dict(CONVENTIONAL_IMPORTS)
         self.findings: list[Finding] = []
         self.local_scopes: list[set[str]] = []
+        self.function_scopes: list[set[str]] = []  # what a nested function sees of its enclosing functions
+        self.in_class_body = False  # directly in a class statement's body (``__rmul__ = __mul__``)
         self.own: set[str] = set()  # module-level names the cell binds only to objects it creates (own_names)
 
     def flag(self, node: ast.AST, rule: str, kind: str) -> None:
@@ -334,7 +341,7 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"uses {node.id}", "code_from_data")
         elif node.id == "type":
             self.flag(node, "uses type other than as type(value)", "builds_class")
-        elif node.id.startswith("__"):
+        elif node.id.startswith("__") and not (self.in_class_body and node.id in DEFINABLE_METHODS):
             self.flag(node, f"uses {node.id}", "dunder")
         elif isinstance(node.ctx, (ast.Store, ast.Del)) and not self.local_scopes and node.id in self.protected:
             self.flag(node, f"rebinds {node.id}, which the tests use", "rebinds")
@@ -408,8 +415,8 @@ class AnswerChecker(ast.NodeVisitor):
         if node.value is not None:
             self.visit(node.value)
 
-    def _visit_scope(self, node, arguments: ast.arguments | None) -> None:
-        if node.name.startswith("__"):
+    def _visit_scope(self, node, arguments: ast.arguments | None, in_class: bool = False) -> None:
+        if node.name.startswith("__") and not (in_class and node.name in DEFINABLE_METHODS):
             self.flag(node, f"defines {node.name}", "defines_dunder")
         if not self.local_scopes and node.name in self.protected:
             self.flag(node, f"rebinds {node.name}, which the tests use", "rebinds")
@@ -429,9 +436,21 @@ class AnswerChecker(ast.NodeVisitor):
         # A name declared global inside the function is not the function's own.
         names -= {name for statement in ast.walk(ast.Module(body=node.body, type_ignores=[]))
                   if isinstance(statement, ast.Global) for name in statement.names}
+        is_function = arguments is not None
+        if is_function and self.function_scopes:
+            names |= self.function_scopes[-1]  # a closure's free names are its enclosing function's locals
         self.local_scopes.append(names)
+        if is_function:
+            self.function_scopes.append(names)
+        enclosing_in_class_body, self.in_class_body = self.in_class_body, not is_function
         for statement in node.body:
-            self.visit(statement)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and not is_function:
+                self._visit_scope(statement, statement.args, in_class=True)
+            else:
+                self.visit(statement)
+        self.in_class_body = enclosing_in_class_body
+        if is_function:
+            self.function_scopes.pop()
         self.local_scopes.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -455,8 +474,9 @@ class AnswerChecker(ast.NodeVisitor):
         for default in [*arguments.defaults, *arguments.kw_defaults]:
             if default is not None:
                 self.visit(default)
-        self.local_scopes.append({arg.arg for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                                                      *(a for a in (arguments.vararg, arguments.kwarg) if a)]})
+        names = {arg.arg for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                     *(a for a in (arguments.vararg, arguments.kwarg) if a)]}
+        self.local_scopes.append(names | (self.function_scopes[-1] if self.function_scopes else set()))
         self.visit(node.body)
         self.local_scopes.pop()
 
