@@ -125,7 +125,9 @@ def answer_of(function, *args, what: str, hint: str = RAISED_HINT, hints: tuple[
         raise
     except Exception as error:
         chosen = next((text for fragment, text in hints if fragment in str(error)), hint)
-        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {error}\nHint: {chosen}") from error
+        # torch ends some messages with a "Hint: ..." of its own; one "Hint:" line, the one for this exercise, is clearer.
+        said = str(error).replace("Hint: ", "torch suggests: ")
+        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {said}\nHint: {chosen}") from error
 
 
 def hint_for(got, known_mistakes, otherwise: str, *, rtol: float = 1e-4, atol: float = 1e-6) -> str:

@@ -61,6 +61,17 @@ def test_an_answer_that_raised_says_so_in_plain_words():
         "broken(5): your code raised IndexError: list index out of range", "Hint: h"]
 
 
+def test_torchs_own_hint_in_an_error_does_not_read_as_the_exercises_hint():
+    def modified_in_place(x):
+        y = torch.tanh(torch.tensor(x, requires_grad=True))
+        y += 1
+        y.sum().backward()
+
+    lines = message_of(answer_of, modified_in_place, [1.0], what="case", hint="tanh saves its output")
+    assert [line.startswith("Hint:") for line in lines] == [False, True] and lines[-1] == "Hint: tanh saves its output"
+    assert "torch suggests: enable anomaly detection" in lines[0]
+
+
 def test_an_error_picks_the_hint_that_names_it_and_warnings_stay_off_stderr(capfd):
     def backward_twice(x):
         y = torch.tensor(x, requires_grad=True) ** 2
