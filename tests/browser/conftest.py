@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from autograd_course.course import Course, this_course
+from grading_course import nbgrader_api
 
 COURSE = this_course()
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -111,23 +112,9 @@ def point_totals(course: Course) -> dict[str, float]:
     return totals
 
 
-GENERATE = """\
-import sys
-from nbgrader.apps import NbGraderAPI
-from traitlets.config.loader import PyFileConfigLoader
-
-api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
-for assignment_id in sys.argv[1:]:
-    result = api.generate_assignment(assignment_id, force=True, create=True)
-    if not result["success"]:
-        sys.exit(f"generate_assignment {assignment_id} failed:\\n{result.get('log', '')}\\n{result['error']}")
-"""
-
-
 def generate_assignments(course: Course) -> None:
     """What formgrader's Generate button does for each assignment: student version + gradebook record."""
-    subprocess.run([sys.executable, "-c", GENERATE, *course.assignment_ids()], cwd=course.root, check=True,
-                   timeout=900)
+    nbgrader_api(course.root, course.assignment_ids())
 
 
 @dataclass(frozen=True)
