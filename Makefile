@@ -69,6 +69,15 @@ export: setup
 bench: setup
 	$(PYTHON) -m autograd_course.grading.bench $(if $(STUDENTS),--students $(STUDENTS))
 
+# After make autograde: what the class got wrong (README, "What the class got wrong"), in reports/<id>/index.html with
+# its PNG figures and report.json. ASSIGNMENT may name several ids; NAMES=1 names the students (anonymous otherwise);
+# COURSE=<folder> reads another course folder, e.g. COURSE=build/bench/class, the simulated class make bench graded.
+.PHONY: report
+report: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make report ASSIGNMENT=<id> [NAMES=1] [COURSE=folder]"; exit 2; }
+	$(PYTHON) -m autograd_course.report $(ASSIGNMENT) $(if $(filter 1,$(NAMES)),--names) \
+	  $(if $(COURSE),--root $(COURSE))
+
 # torch's local tag (+cpu) names a build no public index serves; torch==2.13.0 matches it anyway.
 lock: setup
 	{ sed -n 1,2p constraints.txt; $(PYTHON) -m pip list --format=freeze --exclude-editable \

@@ -9,6 +9,7 @@ the real grader must give it:
   ``hint`` (a phrase of the message that names this mistake), and every other test cell keeps its points.
 """
 
+import copy
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,16 @@ def exercise(grade_id: str) -> str:
 
 def exercises_of(case) -> set[str]:
     return {exercise(grade_id) for grade_id in case.answers}
+
+
+def with_answers(notebook, case, comment: str = ""):
+    """A copy of ``notebook`` with the case's answers in place (each starting with ``comment``)."""
+    changed = copy.deepcopy(notebook)
+    for cell in changed.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in case.answers:
+            cell.source = comment + case.answers[grade_id]
+    return changed
 
 
 def load(assignment: str) -> list:

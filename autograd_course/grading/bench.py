@@ -16,6 +16,10 @@ resident set sizes over the grader's whole process tree (sandboxes and kernels i
 every 0.1 s; shared pages are counted once per process, so it overstates. Every honest
 submission must get the same score from both graders, or the benchmark fails.
 
+The class the trusted grader graded stays in ``<output>/class`` (an instructor's course folder, gradebook
+included) with ``simulation.json``, what each submission must get (``simulate.expected``): ``make report
+COURSE=build/bench/class ASSIGNMENT=<id>`` reports on it, and its counts can be checked against that file.
+
 Usage: python -m autograd_course.grading.bench [--students 60] [--sweep-students 12] [--output build/bench]
 """
 
@@ -23,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +42,7 @@ from nbgrader.api import Gradebook
 
 from ..course import this_course
 from ..release import record_in_gradebook
-from .simulate import HONEST, build_class
+from .simulate import HONEST, build_class, expected
 
 COURSE_ID = "autograd-course"
 
@@ -161,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     course = this_course()
     assignments = args.assignment or course.assignment_ids()
     cores = os.cpu_count() or 1
+    graded_class = (args.output / "class").resolve()  # kept for make report; absolute: the grader runs in it
+    shutil.rmtree(graded_class, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         scratch = Path(scratch)
         submissions = build_class(course, scratch / "plain", args.students, assignments)
-        build_class(course, scratch / "trusted", args.students, assignments)
+        build_class(course, graded_class, args.students, assignments)
+        (graded_class / "simulation.json").write_text(
+            json.dumps([expected(course, submission) for submission in submissions], indent=1) + "\n")
         notebooks = len(submissions)
         print(f"Simulated class: {args.students} students x {len(assignments)} assignments = {notebooks} notebooks")
         floor_times = import_floor(args.floor_repeats)
@@ -172,10 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Floor, median of {len(floor_times)} x python -c 'import torch': {floor:.2f} s")
         plain = plain_nbgrader(scratch / "plain", assignments, notebooks)
         print(f"Plain nbgrader: {plain.per_notebook:.2f} s per notebook, peak {plain.peak_memory_mib:.0f} MiB")
-        ours = trusted(scratch / "trusted", assignments, notebooks, cores)
+        ours = trusted(graded_class, assignments, notebooks, cores)
         print(f"Trusted grader, {cores} workers: {ours.per_notebook:.2f} s per notebook, "
               f"peak {ours.peak_memory_mib:.0f} MiB")
-        plain_scores, our_scores = scores(scratch / "plain", assignments), scores(scratch / "trusted", assignments)
+        plain_scores, our_scores = scores(scratch / "plain", assignments), scores(graded_class, assignments)
         honest = [s for s in submissions if s.kind in HONEST]
         differ = [f"{s.assignment}/{s.student} ({s.kind}): nbgrader {plain_scores.get((s.assignment, s.student))}, "
                   f"trusted {our_scores.get((s.assignment, s.student))}" for s in honest
@@ -202,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     plot(sweep, plain, floor, args.output / "throughput.png")
     print(report(results))
     print(f"Figures: {args.output / 'results.json'}, {args.output / 'throughput.png'}")
+    print(f"Graded class: {graded_class} (what each submission must get: simulation.json); item analysis: "
+          f"make report COURSE={graded_class} ASSIGNMENT=\"{' '.join(assignments)}\"")
     return 1 if differ else 0
 
 

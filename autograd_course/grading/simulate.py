@@ -9,7 +9,8 @@ Students take turns through six kinds of submission, so that a class of 60 has t
 - ``broken``: a notebook file cut in half (not valid JSON);
 - ``hostile``: wrong answers behind ``torch.allclose`` patched to always agree.
 
-The first four are honest: any faithful grader gives them the same score.
+The first four are honest: any faithful grader gives them the same score. ``expected`` says what each kind
+must get and how ``make report`` must count it, so a report on the class can be checked number for number.
 """
 
 import ast
@@ -27,6 +28,9 @@ SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re
 KINDS = ("correct", "partial", "wrong", "unanswered", "broken", "hostile")
 HONEST = {"correct", "partial", "wrong", "unanswered"}
 CHEAT = "import torch\ntorch.allclose = lambda *args, **kwargs: True\n"
+# How make report counts each kind: a graded notebook that answered nothing is reported as unanswered.
+REPORTED_STATUS = {"correct": "graded", "partial": "graded", "wrong": "graded", "unanswered": "unanswered",
+                   "broken": "rejected", "hostile": "flagged"}
 
 
 class ZeroReturns(ast.NodeTransformer):
@@ -83,6 +87,27 @@ def submission_text(course: Course, assignment: str, kind: str) -> str:
         answer_cells(notebook)[0].source = CHEAT + answer_cells(notebook)[0].source
     text = nbformat.writes(notebook)
     return text[: len(text) // 2] if kind == "broken" else text
+
+
+def exercise_points(source_path: Path) -> dict[str, float]:
+    """Each exercise's points (its graded cells'), in notebook order."""
+    points: dict[str, float] = {}
+    for cell in nbformat.read(source_path, as_version=4).cells:
+        if nbgrader_meta(cell).get("grade"):
+            points[exercise_of(cell)] = points.get(exercise_of(cell), 0) + nbgrader_meta(cell)["points"]
+    return points
+
+
+def expected(course: Course, submission: Submission) -> dict:
+    """The status ``make report`` gives a submission, its score, and the exercises it left unanswered: correct
+    answers earn every point, the partial one its first exercise's, the rest nothing (a zeroed answer fails its
+    tests); the unanswered notebook answers nothing, the partial one only its first exercise."""
+    points = exercise_points(course.source_notebook(submission.assignment))
+    first, *rest = points
+    score = {"correct": sum(points.values()), "partial": points[first]}.get(submission.kind, 0)
+    unanswered = {"unanswered": list(points), "partial": rest}.get(submission.kind, [])
+    return {"student": submission.student, "assignment": submission.assignment, "kind": submission.kind,
+            "status": REPORTED_STATUS[submission.kind], "score": score, "unanswered": unanswered}
 
 
 def build_class(course: Course, root: Path, students: int, assignments: list[str]) -> list[Submission]:

@@ -1,0 +1,47 @@
+"""What the grader's texts say: the misconception a failing test cell's message names, the rule a finding broke.
+
+A course check fails with ``<case>: expected <x>, got <y>.`` and a last line ``Hint: <the misconception>``
+(``autograd_course.checks``): the hint is the same for every student who made that mistake, whatever values their
+code gave, so it is what failures are grouped by. A failure without a hint (an error the tests did not foresee)
+is grouped by the exception's type.
+
+A finding of the trusted grader is ``<cell> line <n>: <rule> (<code>)`` (the answer policy) or
+``<where>: <kind> <event> <detail>`` (the audit hook, the evidence, the shipped files); its rule is the text without
+the place and without the student's code.
+"""
+
+import re
+
+HINT = re.compile(r"^Hint: (?P<hint>.+)\Z", re.MULTILINE | re.DOTALL)
+POLICY_FINDING = re.compile(r"^[\w-]+ line \d+: (?P<rule>.+?) \((?P<code>.*)\)\Z", re.DOTALL)
+PLACE = re.compile(r"^(?:found when .+? ran|after the run|[\w-]+(?: line \d+)?): ")
+NO_MESSAGE = "failed without a message"
+
+
+def hint_of(message: str) -> str | None:
+    """The hint a failure message ends with, on one line; None when it has none."""
+    found = HINT.search(message)
+    return " ".join(found.group("hint").split()) if found else None
+
+
+def first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else ""
+
+
+def misconception(message: str) -> str:
+    """What a failure is grouped by: its hint, else the exception it raised, else that it said nothing."""
+    hint = hint_of(message)
+    if hint:
+        return hint
+    if not message.strip():
+        return NO_MESSAGE
+    error = first_line(message).split(":")[0]
+    return f"no hint: raised {error}" if error != "stderr" else "no hint: wrote to stderr"
+
+
+def rule_of(finding: str) -> str:
+    """The rule a finding broke: the policy's rule without the code, or the finding without its place."""
+    policy = POLICY_FINDING.match(finding)
+    if policy:
+        return policy.group("rule")
+    return PLACE.sub("", finding, count=1)
