@@ -20,6 +20,14 @@ TERMS = {
     "u₃₂": r"u₃₂",
     "vector–Jacobian product": r"vector[–-]Jacobian product",
     "Hessian–vector product": r"Hessian[–-]vector product",
+    "Jacobian–vector product": r"Jacobian[–-]vector product",
+    "dual number": r"\bdual numbers?\b",
+    "saved tensors": r"\bsaved tensors\b",
+    "subnormal": r"\bsubnormals?\b",
+    "ε₁₆": r"ε₁₆",
+    "u₁₆": r"u₁₆",
+    "loss scaling": r"\bloss scaling\b",
+    "topological order": r"\btopological order\b",
 }
 
 
@@ -48,11 +56,27 @@ def test_glossary_numbers_are_those_of_float32_and_float64():
     assert torch.isinf(torch.exp(torch.tensor(88.73))) and torch.isfinite(torch.exp(torch.tensor(88.72)))
 
 
+def test_glossary_numbers_are_those_of_float16_and_bfloat16():
+    text = glossary_text()
+    half, brain, single = torch.finfo(torch.float16), torch.finfo(torch.bfloat16), torch.finfo(torch.float32)
+    assert (half.eps, half.tiny, half.max, brain.eps) == (2.0**-10, 2.0**-14, 65504, 2.0**-7)
+    assert (brain.tiny, math.floor(math.log2(brain.max))) == (single.tiny, math.floor(math.log2(single.max)))
+    zero = torch.tensor(0.0, dtype=torch.float16)
+    assert torch.nextafter(zero, torch.ones_like(zero)).item() == 2.0**-24  # the smallest subnormal
+    assert torch.tensor(2.0**-25, dtype=torch.float16).item() == 0  # half of it: a tie, to the even neighbour 0
+    for value in (2.0**-10, 2.0**-11, 2.0**-14, 2.0**-24):
+        mantissa, exponent = f"{value:.2e}".split("e")
+        assert f"{mantissa} \\times 10^{{{int(exponent)}}}" in text, value
+    assert "65504" in text
+
+
 @pytest.mark.parametrize("term", TERMS)
 def test_no_notebook_uses_a_term_before_defining_or_linking_it(assignment_id, term):
     notebook = nbformat.read(COURSE.source_notebook(assignment_id), as_version=4)
     # The navigation cell quotes the neighbours' titles: a link, not a use.
-    prose = [cell.source for cell in notebook.cells if cell.cell_type == "markdown" and cell.get("id") != CELL_ID]
+    # Headings name a notebook's or section's subject; the prose under them is where a term must be defined.
+    prose = [re.sub(r"(?m)^#.*$", "", cell.source) for cell in notebook.cells
+             if cell.cell_type == "markdown" and cell.get("id") != CELL_ID]
     first = next((text for text in prose if re.search(TERMS[term], text)), None)
     if first is None:
         return

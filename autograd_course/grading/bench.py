@@ -42,6 +42,8 @@ from nbgrader.api import Gradebook
 
 from ..course import this_course
 from ..release import record_in_gradebook
+from ..report.analysis import analyse
+from ..report.records import Reader
 from .simulate import HONEST, build_class, expected
 
 COURSE_ID = "autograd-course"
@@ -172,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch)
         submissions = build_class(course, scratch / "plain", args.students, assignments)
         build_class(course, graded_class, args.students, assignments)
-        (graded_class / "simulation.json").write_text(
-            json.dumps([expected(course, submission) for submission in submissions], indent=1) + "\n")
+        expectations = [expected(course, submission) for submission in submissions]
+        (graded_class / "simulation.json").write_text(json.dumps(expectations, indent=1) + "\n")
         notebooks = len(submissions)
         print(f"Simulated class: {args.students} students x {len(assignments)} assignments = {notebooks} notebooks")
         floor_times = import_floor(args.floor_repeats)
@@ -189,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         differ = [f"{s.assignment}/{s.student} ({s.kind}): nbgrader {plain_scores.get((s.assignment, s.student))}, "
                   f"trusted {our_scores.get((s.assignment, s.student))}" for s in honest
                   if plain_scores.get((s.assignment, s.student)) != our_scores.get((s.assignment, s.student))]
+        mismatches = item_analysis_mismatches(graded_class, expectations, assignments)
         cheated = sum(plain_scores.get((s.assignment, s.student), 0) > our_scores.get((s.assignment, s.student), 0)
                       for s in submissions if s.kind == "hostile")
         build_class(course, scratch / "sweep", args.sweep_students, assignments)
@@ -204,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput_ratio": plain.per_notebook / ours.per_notebook,
         "honest_submissions": len(honest), "honest_score_differences": differ,
         "hostile_submissions_plain_nbgrader_overscored": cheated,
+        "item_analysis_mismatches": mismatches,
         "sweep": [{**asdict(t), "per_notebook": t.per_notebook, "notebooks_per_second": 1 / t.per_notebook}
                   for t in sweep],
     }
@@ -213,7 +217,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Figures: {args.output / 'results.json'}, {args.output / 'throughput.png'}")
     print(f"Graded class: {graded_class} (what each submission must get: simulation.json); item analysis: "
           f"make report COURSE={graded_class} ASSIGNMENT=\"{' '.join(assignments)}\"")
-    return 1 if differ else 0
+    return 1 if differ or mismatches else 0
+
+
+def item_analysis_mismatches(graded_class: Path, expectations: list[dict], assignments: list[str]) -> list[str]:
+    """Where ``make report``'s reading of the graded class differs from what the simulation says each submission
+    gets: its status, score and unanswered exercises, and the status counts the report shows."""
+    mismatches = []
+    for assignment in assignments:
+        recorded = Reader(graded_class).assignment(assignment)
+        wanted = {e["student"]: e for e in expectations if e["assignment"] == assignment}
+        for submission in recorded.submissions:
+            expectation = wanted.pop(submission.student, None)
+            got = (submission.status, submission.score, sorted(submission.unanswered))
+            if expectation is None or got != (expectation["status"], expectation["score"],
+                                              sorted(expectation["unanswered"])):
+                mismatches.append(f"{assignment}/{submission.student}: report {got}, simulation {expectation}")
+        mismatches += [f"{assignment}/{student}: simulated, but not in the report" for student in wanted]
+        counts = analyse(recorded).statuses
+        simulated = {status: sum(e["status"] == status for e in expectations if e["assignment"] == assignment)
+                     for status in counts}
+        if counts != simulated:
+            mismatches.append(f"{assignment}: report counts {counts}, simulation {simulated}")
+    return mismatches
 
 
 def report(results: dict) -> str:
@@ -228,10 +254,12 @@ def report(results: dict) -> str:
         f"honest submissions with the same score from both: "
         f"{results['honest_submissions'] - len(results['honest_score_differences'])} of {results['honest_submissions']}",
         f"hostile submissions plain nbgrader scored higher: {results['hostile_submissions_plain_nbgrader_overscored']}",
+        f"make report on the graded class: {len(results['item_analysis_mismatches'])} differences from the simulation",
         "workers sweep: " + ", ".join(f"{t['workers']} -> {t['notebooks_per_second']:.2f} notebooks/s"
                                       for t in results["sweep"]),
     ]
     lines += [f"  differs: {line}" for line in results["honest_score_differences"][:20]]
+    lines += [f"  report differs: {line}" for line in results["item_analysis_mismatches"][:20]]
     return "\n".join(lines)
 
 
