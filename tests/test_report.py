@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograd_course.release import record_in_gradebook
-from autograd_course.report.records import ANALYSED, Assignment, GradedCell, Submission
+from autograd_course.report.records import ANALYSED, Assignment, GradedCell, Reader, Submission
 from autograd_course.report.statistics import ALMOST_EVERYONE, exercise_stats
 from grading_course import grade
 from misconceptions import exercise
@@ -102,6 +102,18 @@ def check_misconceptions(found: dict, planned: list) -> None:
             assert len(phrases) == 1, f"{ex}: group {group['hint']!r} is not exactly one planned misconception"
             counted[ex, phrases[0]] += group["count"]
     assert counted == expected
+
+
+@pytest.mark.parametrize("assignment", [CHAIN, NAN])
+def test_each_submission_is_read_with_its_planned_status_score_and_unanswered_exercises(trusted_class, assignment):
+    """A rejected notebook never ran: it left no exercise unanswered, it answered none either."""
+    root, planned = trusted_class
+    read = {submission.student: submission for submission in Reader(root).assignment(assignment).submissions}
+    for plan in (plan for plan in planned if plan.assignment == assignment):
+        submission = read.pop(plan.student)
+        assert (submission.status, submission.score, submission.unanswered) == (
+            plan.status, score(plan), set(plan.unanswered)), plan.student
+    assert read == {}
 
 
 @pytest.mark.parametrize("assignment", [CHAIN, NAN])

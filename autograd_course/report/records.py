@@ -178,13 +178,14 @@ class Reader:
             for grade in notebook.grades:
                 record.scores[names.cell(notebook.name, grade.name)] = grade.score
                 points[notebook.name, grade.name] = grade.max_score
-        changed = set()
+        changed, read = set(), set()
         for notebook in notebooks:
             cells = read_autograded(self.autograded(student.id, assignment, notebook))
             if cells is None:
                 if not outcome:  # plain nbgrader autograde wrote nothing for it: the notebook could not be run
                     record.status, record.reason = "rejected", "nbgrader autograde wrote no autograded notebook"
                 continue
+            read.add(notebook)
             for cell in cells:
                 grade_id = nbgrader_meta(cell).get("grade_id")
                 if is_answer(cell) and (notebook, grade_id) in stubs:
@@ -196,5 +197,6 @@ class Reader:
                 key = names.cell(notebook, grade_id)
                 if (notebook, grade_id) in points and record.scores[key] < points[notebook, grade_id]:
                     record.failures[key] = cell_text(cell)
-        record.unanswered = {names.exercise(notebook, cell) for notebook, cell in stubs} - changed
+        # A notebook that was never run (rejected) says nothing about which exercises it answered.
+        record.unanswered = {names.exercise(notebook, cell) for notebook, cell in stubs if notebook in read} - changed
         return record
