@@ -8,6 +8,7 @@ gradebook has only scores and error outputs.
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from autograd_course.release import record_in_gradebook
+from autograd_course.report import page
+from autograd_course.report.__main__ import draw
+from autograd_course.report.analysis import analyse
 from autograd_course.report.records import ANALYSED, Assignment, GradedCell, Reader, Submission
 from autograd_course.report.statistics import ALMOST_EVERYONE, exercise_stats
 from grading_course import grade
@@ -235,3 +239,18 @@ def test_a_test_almost_everyone_passes_is_flagged_from_the_threshold_on():
     stats = {test.name: test for ex in exercise_stats(synthetic(scores)) for test in ex.tests}
     assert stats["ex1_tests"].flag == "almost everyone passes it"
     assert stats["ex2_tests"].flag == "" and stats["ex2_tests"].discrimination > 0.2
+
+
+@pytest.mark.parametrize("students", [1, 1000])
+def test_a_class_of_one_or_a_thousand_gets_a_whole_report(tmp_path, students):
+    """Every section renders whatever the class size: one student (no spread, no discrimination), or a thousand."""
+    generator = random.Random(students)
+    scores = {f"ex{n}_tests": [float(generator.random() < 0.3 * n) for _ in range(students)] for n in (1, 2, 3)}
+    analysis = analyse(synthetic(scores))
+    drawn = draw(analysis, tmp_path)
+    html = page.render(analysis, drawn)
+    assert analysis.statuses["graded"] == students == sum(sum(b.counts.values()) for b in analysis.histogram)
+    assert all(path.stat().st_size > 0 for path in drawn.values())
+    assert all(f"{name}_tests" in html for name in ("ex1", "ex2", "ex3"))
+    if students == 1:
+        assert all(test.discrimination is None for ex in analysis.exercises for test in ex.tests)
