@@ -2,6 +2,8 @@
 is not, and the rules students read are the rules it enforces."""
 
 import re
+import sys
+import threading
 import types
 
 import functools
@@ -224,3 +226,43 @@ def test_checks_trust_only_plain_tensors_and_numbers():
     always_equal = type("AlwaysEqual", (), {"__eq__": lambda self, other: True})()
     assert not same_value((always_equal, "x"), (True, "x"))
     assert same_value((True, ["a", 1]), (True, ["a", 1]))
+
+
+class CyclicWithFinalizer:
+    """Garbage whose collection runs Python code: a chance for a thread switch in the middle of a parse."""
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        sum(range(50))
+
+
+def test_answers_are_checked_while_other_threads_parse():
+    """The grader checks answers in one thread while its grading slots parse cells in others. On CPython 3.11.7
+    unserialised parses fail with "SystemError: AST constructor recursion depth mismatch" (gh-106905) within a
+    few hundred rounds of this; grading.syntax makes them take turns."""
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    source = "\n".join(f"def f{n}(x):\n    return [torch.sin(x) * {n} for _ in range(3)]" for n in range(100))
+    failures, findings = [], []
+
+    def check_many():
+        for _ in range(60):
+            for _ in range(20):
+                CyclicWithFinalizer()
+            try:
+                findings.append(len(check_answer("ex1_answer", source, PROTECTED)))
+            except SystemError as error:
+                failures.append(error)
+                return
+
+    try:
+        threads = [threading.Thread(target=check_many) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert failures == [] and len(set(findings)) == 1 and len(findings) == 180

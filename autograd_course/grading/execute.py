@@ -11,7 +11,6 @@ drawn for this run), and its source is put back afterwards; what the kernel repl
 cell is returned for the worker to hold against the guard's evidence.
 """
 
-import ast
 import asyncio
 import os
 import secrets
@@ -37,6 +36,7 @@ from .assemble import nbgrader_meta
 from .guard import cell_digest, end_marker
 from .kernel_host import HostDied
 from .sandbox import Sandbox
+from . import syntax
 
 MAX_OUTPUT_CHARACTERS = 20_000
 
@@ -236,7 +236,7 @@ async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, 
 def runs_code(source: str) -> bool:
     """Whether IPython will execute anything of this cell (the guard sees nothing of a cell of comments)."""
     try:
-        return bool(ast.parse(source).body)
+        return bool(syntax.parse(source).body)
     except SyntaxError:
         return False
 

@@ -26,6 +26,8 @@ import sys
 import types
 from dataclasses import dataclass
 
+from . import syntax
+
 ALLOWED_IMPORTS = {"torch", "math", "numpy", "functools", "itertools", "collections", "typing", "dataclasses"}
 # Parts of torch and numpy that register operators, override functions, compile, load or run code,
 # or reach C: allowed roots, forbidden branches.
@@ -205,7 +207,7 @@ def used_names(tree: ast.AST) -> set[str]:
 
 def parse(source: str) -> ast.AST | None:
     try:
-        return ast.parse(source)
+        return syntax.parse(source)
     except SyntaxError:
         return None
 
