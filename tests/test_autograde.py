@@ -14,15 +14,15 @@ from nbgrader.api import Gradebook
 from autograd_course.course import Course
 from conftest import ASSIGNMENTS, COURSE
 from grading_course import nbgrader_api, submit
-from notebook_cells import answered, exercise_of, grade_cells, nbgrader
+from autograd_course.grading.simulate import exercise_points
+from notebook_cells import answered, grade_cells, nbgrader
 
 HARD_CODER, HARD_CODED_ASSIGNMENT = "hard-coder", "01_chain_rule"
 
 
 def first_exercise_points(source) -> tuple[str, float]:
-    graded = grade_cells(nbformat.read(source, as_version=4))
-    first = exercise_of(graded[0])
-    return first, sum(nbgrader(cell)["points"] for cell in graded if exercise_of(cell) == first)
+    first, points = next(iter(exercise_points(source).items()))
+    return first, points
 
 
 @pytest.fixture(scope="module")

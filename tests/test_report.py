@@ -18,7 +18,7 @@ import pytest
 
 from autograd_course.release import record_in_gradebook
 from autograd_course.report import page
-from autograd_course.report.__main__ import draw
+from autograd_course.report.figures import draw
 from autograd_course.report.analysis import analyse
 from autograd_course.report.records import ANALYSED, Assignment, GradedCell, Reader, Submission
 from autograd_course.report.statistics import ALMOST_EVERYONE, exercise_stats

@@ -42,8 +42,8 @@ from nbgrader.api import Gradebook
 
 from ..course import this_course
 from ..release import record_in_gradebook
-from ..report.analysis import analyse
 from ..report.records import Reader
+from ..report.statistics import status_counts
 from .simulate import HONEST, build_class, expected
 
 COURSE_ID = "autograd-course"
@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
 def item_analysis_mismatches(graded_class: Path, expectations: list[dict], assignments: list[str]) -> list[str]:
     """Where ``make report``'s reading of the graded class differs from what the simulation says each submission
     gets: its status, score and unanswered exercises, and the status counts the report shows."""
-    mismatches = []
+    mismatches, reader = [], Reader(graded_class)
     for assignment in assignments:
-        recorded = Reader(graded_class).assignment(assignment)
+        recorded = reader.assignment(assignment)
         wanted = {e["student"]: e for e in expectations if e["assignment"] == assignment}
         for submission in recorded.submissions:
             expectation = wanted.pop(submission.student, None)
@@ -234,7 +234,7 @@ def item_analysis_mismatches(graded_class: Path, expectations: list[dict], assig
                                               sorted(expectation["unanswered"])):
                 mismatches.append(f"{assignment}/{submission.student}: report {got}, simulation {expectation}")
         mismatches += [f"{assignment}/{student}: simulated, but not in the report" for student in wanted]
-        counts = analyse(recorded).statuses
+        counts = status_counts(recorded)
         simulated = {status: sum(e["status"] == status for e in expectations if e["assignment"] == assignment)
                      for status in counts}
         if counts != simulated:

@@ -14,6 +14,7 @@ must get and how ``make report`` must count it, so a report on the class can be 
 """
 
 import ast
+import functools
 import re
 import shutil
 from dataclasses import dataclass
@@ -91,11 +92,16 @@ def submission_text(course: Course, assignment: str, kind: str) -> str:
 
 def exercise_points(source_path: Path) -> dict[str, float]:
     """Each exercise's points (its graded cells'), in notebook order."""
+    return dict(_exercise_points(source_path, source_path.stat().st_mtime_ns))
+
+
+@functools.cache  # a class of 60 asks 60 times per assignment; a changed file has a new mtime
+def _exercise_points(source_path: Path, mtime_ns: int) -> tuple[tuple[str, float], ...]:
     points: dict[str, float] = {}
     for cell in nbformat.read(source_path, as_version=4).cells:
         if nbgrader_meta(cell).get("grade"):
             points[exercise_of(cell)] = points.get(exercise_of(cell), 0) + nbgrader_meta(cell)["points"]
-    return points
+    return tuple(points.items())
 
 
 def expected(course: Course, submission: Submission) -> dict:

@@ -13,19 +13,10 @@ import sys
 from pathlib import Path
 
 from . import figures, page
-from .analysis import Analysis, analyse
+from .analysis import analyse
 from .records import Reader
 
 REPORT_JSON = "report.json"
-
-
-def draw(analysis: Analysis, folder: Path) -> dict[str, Path]:
-    return {
-        "scores": figures.scores(analysis.histogram, analysis.statuses, analysis.max_score, folder / "scores.png"),
-        "exercises": figures.exercises(analysis.exercises, folder / "exercises.png"),
-        "tests": figures.tests(analysis.exercises, folder / "tests.png"),
-        "misconceptions": figures.misconceptions(analysis.misconceptions, folder / "misconceptions.png"),
-    }
 
 
 def write(reader: Reader, assignment: str, output: Path, names: bool) -> Path:
@@ -33,7 +24,7 @@ def write(reader: Reader, assignment: str, output: Path, names: bool) -> Path:
     analysis = analyse(reader.assignment(assignment), names)
     folder = output / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    drawn = draw(analysis, folder)
+    drawn = figures.draw(analysis, folder)
     (folder / REPORT_JSON).write_text(json.dumps(analysis.as_json(), indent=1, ensure_ascii=False) + "\n")
     target = folder / "index.html"
     target.write_text(page.render(analysis, drawn), encoding="utf-8")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .analysis import Analysis
 from .misconceptions import Group
 from .statistics import ALMOST_EVERYONE, WEAK_DISCRIMINATION, Bin, ExerciseStats
 
@@ -126,3 +127,13 @@ def misconceptions(groups: dict[str, list[Group]], path: Path) -> Path:
         axis.text(0.5, 0.5, "no failures in answered exercises", ha="center", va="center",
                   transform=axis.transAxes)
     return save(figure, path)
+
+
+def draw(analysis: Analysis, folder: Path) -> dict[str, Path]:
+    """Every figure of one report, in ``folder``: name -> PNG file."""
+    return {
+        "scores": scores(analysis.histogram, analysis.statuses, analysis.max_score, folder / "scores.png"),
+        "exercises": exercises(analysis.exercises, folder / "exercises.png"),
+        "tests": tests(analysis.exercises, folder / "tests.png"),
+        "misconceptions": misconceptions(analysis.misconceptions, folder / "misconceptions.png"),
+    }

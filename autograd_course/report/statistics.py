@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .messages import rule_of
-from .records import STATUSES, Assignment
+from .records import STATUSES, Assignment, Submission
 
 ALMOST_EVERYONE = 0.9  # a test cell that at least this share passes, or at most 1 - this share, is flagged
 WEAK_DISCRIMINATION = 0.2  # below this, passing a test says little about the rest of the notebook
@@ -91,8 +91,7 @@ def correlation(x: list[float], y: list[float]) -> float | None:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def cell_stats(assignment: Assignment, name: str, points: float) -> CellStats:
-    analysed = assignment.analysed()
+def cell_stats(analysed: list[Submission], name: str, points: float) -> CellStats:
     item = [submission.scores.get(name, 0.0) for submission in analysed]
     rest = [sum(submission.scores.values()) - score for submission, score in zip(analysed, item)]
     passed = sum(score >= points for score in item) / len(analysed) if analysed else math.nan
@@ -119,7 +118,7 @@ def exercise_stats(assignment: Assignment) -> list[ExerciseStats]:
         unanswered = (sum(exercise in submission.unanswered for submission in analysed) / count
                       if exercise in assignment.answered else None)
         found.append(ExerciseStats(exercise, points, sum(earned) / count, sum(e >= points for e in earned) / count,
-                                   unanswered, [cell_stats(assignment, test.name, test.points) for test in tests]))
+                                   unanswered, [cell_stats(analysed, test.name, test.points) for test in tests]))
     return found
 
 
