@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 # Notebook kernels are started by name ("python3"); the venv first on PATH makes that its python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS := 1
+# MKL's code path the same on every CPU, for every kernel started from here (autograd_course/arithmetic.py).
+export MKL_CBWR := COMPATIBLE
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup lab test review-messages build validate autograde feedback export bench lock clean

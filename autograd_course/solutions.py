@@ -1,5 +1,6 @@
 """Reference notebooks: each source notebook executed top to bottom, outputs recorded for nbval."""
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -7,6 +8,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from traitlets import Unicode, default
 
+from .arithmetic import reproducible_environment
 from .course import Course
 from .kernels import ipc_socket_path
 
@@ -30,7 +32,7 @@ def execute(notebook: nbformat.NotebookNode, working_dir: Path, timeout: int = 6
     NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", record_timing=False, kernel_manager_class=IPCKernelManager,
         resources={"metadata": {"path": str(working_dir)}},
-    ).execute()
+    ).execute(env=reproducible_environment(os.environ))
     return notebook
 
 

@@ -1,9 +1,14 @@
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from autograd_course.arithmetic import REPRODUCIBLE_ARITHMETIC
 from autograd_course.course import Course, this_course
+
+# Before anything imports torch: MKL reads it at its first call, and every kernel a test starts inherits it.
+os.environ.update(REPRODUCIBLE_ARITHMETIC)
 
 COURSE = this_course()
 ASSIGNMENTS = COURSE.assignment_ids()

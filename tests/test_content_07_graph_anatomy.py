@@ -239,3 +239,13 @@ def test_leaf_and_non_leaf_link_the_glossary():
         source = solution_cells(ID)[cell_id].source
         assert "(../index.ipynb#Glossary)" in source, cell_id
     assert "**non-leaves** ([glossary](../index.ipynb#Glossary))" in solution_cells(ID)["example-leaf-intro"].source
+
+
+def test_an_optimizer_accepts_a_non_leaf_that_retains_its_grad_and_any_with_differentiable():
+    """The prose says which parameters torch.optim checks: a leaf, or a non-leaf that retains its grad."""
+    retained = torch.randn(3, requires_grad=True) * 0.1
+    retained.retain_grad()
+    torch.optim.SGD([retained], lr=0.1)  # no error
+    torch.optim.SGD([torch.randn(3, requires_grad=True) * 0.1], lr=0.1, differentiable=True)  # no check at all
+    intro = solution_cells(ID)["pitfall-non-leaf-optimizer-intro"].source
+    assert "retains its grad" in intro and "differentiable=True" in intro

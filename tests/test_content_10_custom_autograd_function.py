@@ -245,3 +245,16 @@ def test_stable_softplus_is_accurate_to_a_few_unit_roundoffs():
         relative = ((computed.double() - exact).abs() / exact)[normal]
         assert relative.max() <= 4 * 2.0**-24
     assert "accurate to a few u₃₂ wherever the result is a normal float32" in prose("summary")
+
+
+def test_exercise_2_hint_names_the_kink_slope_of_each_way_to_write_max():
+    """Section 3.6 shows three slopes at the kink (clamp 1, relu 0, maximum ½); the hint used to say '0 or 1'."""
+    slopes = {}
+    for name, positive_part in (("clamp", lambda t: torch.clamp(t, min=0)), ("relu", torch.relu),
+                                ("maximum", lambda t: torch.maximum(t, torch.zeros_like(t)))):
+        x = torch.tensor(0.0, requires_grad=True)
+        (positive_part(x) + torch.log1p(torch.exp(-x.abs()))).backward()
+        slopes[name] = x.grad.item()
+    assert slopes == {"clamp": 1.0, "relu": 0.0, "maximum": 0.5}
+    tests = solution_cells(ID)["ex2_tests"].source
+    assert "0 or 1 at their kink" not in tests and "(clamp 1, relu 0, " in tests

@@ -29,6 +29,7 @@ from pathlib import Path
 import matplotlib
 import nbformat
 
+from ..arithmetic import REPRODUCIBLE_ARITHMETIC
 from .execute import TrustedCell, execute
 from .guard import MAX_RECORD_BYTES, Channel
 from .kernel_host import HostDied
@@ -137,7 +138,7 @@ class Worker:
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.folder),
                 "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.matplotlib_config),
                 "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+                "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **REPRODUCIBLE_ARITHMETIC}
 
     def start(self) -> None:
         self.close()
