@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as fwAD
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from autograd_course.rules import AutogradCalls
 from recorded import assert_recorded_tensor, assert_tensor_text, recorded_error, recorded_stdout, solution_cells
@@ -86,7 +88,7 @@ def test_custom_function_without_jvp_fails_and_with_jvp_gives_3x_squared():
     assert recorded_error(ID, "pitfall-custom") == (
         "NotImplementedError: You must implement the jvp function for custom autograd.Function to use it with "
         "forward mode AD.")
-    printed = recorded_stdout(ID, "pitfall-custom-fix").strip()
+    printed = recorded_stdout(ID, "pitfall-custom-fix").splitlines()[0].removeprefix("fwAD:").strip()
     primal, tangent = re.fullmatch(r"UnpackedDualTensor\(primal=(tensor\([^)]*\)), tangent=(tensor\([^)]*\))\)",
                                    printed).groups()
     assert_tensor_text(primal, 2.0**3)
@@ -106,3 +108,85 @@ def test_summary_repeats_the_recorded_numbers():
     summary = solution_cells(ID)["summary"].source
     assert f"${X * math.sin(X**2):.6f}$ and ${x_sin_x_squared_slope(X):.6f}$" in summary
     assert "2 against 5 for the tall `decay` and 5 against 2 for the\n  wide `summaries`" in summary
+
+
+class TanhCalls(TorchDispatchMode):
+    """Counts aten.tanh calls, as the notebook's own mode does, written again here."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += func is torch.ops.aten.tanh.default
+        return func(*args, **(kwargs or {}))
+
+
+def test_jacfwd_evaluates_the_primal_once_and_a_jvp_loop_n_times():
+    generator = torch.Generator().manual_seed(1)
+    a, b = torch.randn(64, 32, generator=generator), torch.randn(48, 64, generator=generator)
+
+    def two_layers(v):
+        return b @ torch.tanh(a @ v)
+
+    point = torch.randn(32, generator=generator)
+    with TanhCalls() as looped:
+        by_loop = torch.stack([torch.func.jvp(two_layers, (point,), (seed,))[1] for seed in torch.eye(32)], dim=1)
+    with TanhCalls() as batched:
+        by_jacfwd = torch.func.jacfwd(two_layers)(point)
+    assert (looped.count, batched.count) == (32, 1)
+    assert torch.allclose(by_loop, by_jacfwd, rtol=1e-4, atol=1e-5)
+    assert recorded_stdout(ID, "pitfall-batched-count") == (
+        f"{'a loop of 32 torch.func.jvp':<28} aten.tanh calls: 32\n{'torch.func.jacfwd':<28} aten.tanh calls: 1\n")
+    prose = solution_cells(ID)["pitfall-batched"].source
+    assert "That saves Python overhead, not arithmetic" not in prose and "evaluates $f$ itself $n$ times" in prose
+
+
+def test_torch_func_jvp_needs_the_setup_context_form_of_a_custom_function():
+    class CubeSavedInForward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            return x**3
+
+        @staticmethod
+        def jvp(ctx, x_tangent):
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * x_tangent
+
+    class CubeWithSetupContext(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x**3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_forward(*inputs)
+
+        @staticmethod
+        def jvp(ctx, x_tangent):
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * x_tangent
+
+    two, one = torch.tensor(2.0), torch.tensor(1.0)
+    try:
+        torch.func.jvp(CubeSavedInForward.apply, (two,), (one,))
+        refused = ""
+    except RuntimeError as error:
+        refused = str(error)
+    assert "it must override the setup_context staticmethod" in refused
+    with fwAD.dual_level():  # the old form still serves fwAD
+        assert fwAD.unpack_dual(CubeSavedInForward.apply(fwAD.make_dual(two, one))).tangent.item() == 12.0
+    assert [t.item() for t in torch.func.jvp(CubeWithSetupContext.apply, (two,), (one,))] == [8.0, 12.0]
+    fwad_line, func_line = recorded_stdout(ID, "pitfall-custom-fix").splitlines()
+    assert fwad_line == "fwAD:           UnpackedDualTensor(primal=tensor(8.), tangent=tensor(12.))"
+    assert func_line == "torch.func.jvp: (tensor(8.), tensor(12.))"
+    assert "def setup_context(ctx, inputs, output):" in solution_cells(ID)["pitfall-custom-fix"].source
+
+
+def test_the_power_rule_for_negative_bases_needs_an_integer_exponent():
+    assert (-2.0) ** 3 == -8.0 and isinstance((-2.0) ** 0.5, complex)
+    prompt = solution_cells(ID)["ex1_prompt"].source
+    assert "for an integer $n$ it holds for negative $x$ as well" in prompt
+    assert "for a smooth g" not in solution_cells(ID)["concept"].source
+    assert r"\text{for a differentiable } g" in solution_cells(ID)["concept"].source

@@ -6,6 +6,11 @@ segment arithmetic of the notebook's section 2; none of them runs the notebook's
 
 import math
 import re
+import warnings
+
+import pytest
+import torch
+from torch.utils.checkpoint import CheckpointError, checkpoint
 
 from recorded import recorded_stdout, solution_cells
 
@@ -118,3 +123,66 @@ def test_a_saved_view_keeps_its_whole_storage():
     assert recorded_stdout(ID, "pitfall-view").splitlines() == [
         f"numel() * element_size(): {nbytes((2, 4))} bytes",
         f"untyped_storage().nbytes(): {nbytes((1000, 4))} bytes, all of table"]
+
+
+def saved_by(compute):
+    """The tensors autograd saves while ``compute()`` runs, through saved-tensor hooks written here."""
+    saved = []
+
+    def pack(tensor):
+        saved.append(tensor)
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        compute()
+    return saved
+
+
+def test_a_product_saves_each_factor_only_for_the_other_ones_gradient():
+    a, b = torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])
+    (only,) = saved_by(lambda: a * b)  # ∂/∂a = g·b needs b; nobody asks for ∂/∂b
+    assert only is b
+    assert len(saved_by(lambda: a * b.requires_grad_())) == 2
+    table = solution_cells(ID)["concept"].source
+    assert "both factors" not in table and "$b$ if $a$ requires grad, $a$ if $b$ requires grad" in table
+    assert "a product both factors" not in solution_cells(ID)["summary"].source
+
+
+def test_the_default_determinism_check_compares_metadata_not_values():
+    runs = []
+
+    def segment(h):  # computes other numbers the second time, with the same shapes
+        runs.append(1)
+        return (h * len(runs)).exp().sum()
+
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    checkpoint(segment, x, use_reentrant=False).backward()
+    # The first run's graph differentiated exp(h) (gradient e^h), but exp's saved output came from the second run: e^2h.
+    assert len(runs) == 2 and torch.allclose(x.grad, torch.exp(2 * x.detach()))
+
+    def reshaping(h):  # the second run saves a tensor of another shape
+        runs.append(1)
+        return (h if len(runs) % 2 else h[:1]).exp().sum()
+
+    runs.clear()
+    with pytest.raises(CheckpointError, match="different metadata"):
+        checkpoint(reshaping, x, use_reentrant=False).backward()
+    text = solution_cells(ID)["pitfall-last"].source
+    assert "number, shape, dtype and device" in text and "not compare their values" in text
+
+
+def test_checkpoint_without_use_reentrant_warns_that_it_will_raise():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        checkpoint(torch.sin, torch.tensor([1.0], requires_grad=True))
+    assert any("calling checkpoint without use_reentrant will raise an exception" in str(w.message) for w in caught)
+    sources = [cell.source for cell in solution_cells(ID).values() if cell.cell_type == "code"]
+    calls = [call for source in sources for call in re.findall(r"(?<![\w.])checkpoint\([^()]*(?:\([^()]*\)[^()]*)*\)", source)]
+    assert calls and all("use_reentrant=" in call for call in calls)
+    assert "will raise" in solution_cells(ID)["pitfalls"].source and "will raise" in solution_cells(ID)["summary"].source
+
+
+def test_the_transient_product_is_named_and_activations_are_computed_twice():
+    assert "`LiveActivations` does not count it" in solution_cells(ID)["checkpoint-one-read"].source
+    concept = solution_cells(ID)["concept"].source
+    assert "exist twice for a short time" not in concept and "computed twice" in concept

@@ -66,7 +66,11 @@ def _signs():
 W0 = (_signs() * torch.randint(8, 16, (N,), generator=_generator)
       * 2.0 ** torch.randint(-4, 0, (N,), generator=_generator)).double().tolist()
 X = (_signs() * torch.randint(8, 16, (N,), generator=_generator) / 8).double().tolist()
-_residuals = _signs() * 2 ** torch.empty(N).uniform_(-20, -1.5, generator=_generator)
+_residual_signs = _signs()
+# 2**e with e = -20 + 18.5 u, u a float32 draw: e exact in float64, the power by Python's math (not torch), rounded once.
+_exponents = [-20 + 18.5 * u for u in torch.rand(N, generator=_generator).double().tolist()]
+_magnitudes = [2.0**e for e in _exponents]
+_residuals = _residual_signs * torch.tensor(_magnitudes, dtype=torch.float64).float()
 Y = (torch.tensor(W0, dtype=torch.float32) * torch.tensor(X, dtype=torch.float32) - _residuals).double().tolist()
 
 
@@ -297,3 +301,36 @@ def test_concept_table_numbers():
     # The top: spacing 32 in [2**15, 2**16), max 65504 with an odd last bit, the midpoint 65520 a tie that goes to inf.
     assert 2.0 ** (15 - 10) == 32 and 65504 + 16 == 65520 and (65504 // 32) % 2 == 1
     assert round_to("float16", 65519.0) == 65504 and round_to("float16", 65520.0) == math.inf
+
+
+def test_float16_underflow_rounds_to_zero_and_keeps_the_subnormals():
+    """No flush-to-zero mode: the smallest subnormal survives a cast and a product, and 2**-25 rounds (ties to even)."""
+    smallest = torch.tensor(2.0**-24).half()
+    assert smallest.item() == 2.0**-24 and (smallest * torch.tensor(1.0, dtype=torch.float16)).item() == 2.0**-24
+    assert torch.tensor(2.0**-25).half().item() == 0.0 and torch.tensor(1.5 * 2.0**-25).half().item() == 2.0**-24
+    for cell in solution_cells(ID).values():  # the one mention says that this mode is not what happens
+        assert "flush" not in cell.source.replace("no hardware *flush-to-zero* mode is", ""), cell.id
+
+
+def test_autocast_keeps_an_elementwise_product_in_float32():
+    w, x = torch.ones(4), torch.full((4,), 2.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        elementwise, matrix_product = w * x, w.reshape(1, 4) @ x.reshape(4, 1)
+    assert elementwise.dtype == torch.float32 and matrix_product.dtype == torch.bfloat16
+    assert "as autocast would do it" not in solution_cells(ID)["model"].source
+    assert "stays float32 under it" in solution_cells(ID)["concept"].source
+
+
+def test_binade_is_defined_where_it_is_first_used():
+    cells = [cell for cell in solution_cells(ID).values() if cell.cell_type == "markdown" and "binade" in cell.source]
+    assert cells[0].id == "concept" and "a binade is the range $[2^e, 2^{e+1})$" in cells[0].source
+
+
+def test_the_residuals_are_the_same_bits_on_every_cpu_path():
+    """The model cell takes 2**e in float64 and rounds once (a float32 uniform_ or ** rounds differently on other
+    vector paths): torch's float64 power, rounded, is the power Python's math computes, rounded, for every draw."""
+    source = solution_cells(ID)["model"].source
+    assert "exponents = -20 + 18.5 * torch.rand(n, generator=generator).double()" in source
+    assert "residuals = residual_signs * (2**exponents).float()" in source
+    by_torch = (2 ** torch.tensor(_exponents, dtype=torch.float64)).float()
+    assert torch.equal(by_torch, torch.tensor(_magnitudes, dtype=torch.float64).float())

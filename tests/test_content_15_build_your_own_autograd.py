@@ -6,7 +6,9 @@ by its backpropagation formulas in numpy, from the same seeded draws as ``make_n
 
 import math
 
+import mpmath
 import numpy as np
+import pytest
 import torch
 
 from recorded import recorded_stdout, solution_cells
@@ -130,3 +132,45 @@ def test_sigmoid_numbers_of_exercise_2():
     sigma_minus_40 = math.exp(-40) / (1 + math.exp(-40))
     assert f"{sigma_minus_40:.1e}" == "4.2e-18" and "4.2\\cdot10^{-18}" in text
     assert 1 + math.exp(-40) == 1.0 and math.exp(-40) < 2.0**-53  # why 1 - 1/(1 + e^x) loses every digit there
+
+
+def relative_error(computed, x):
+    exact = 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+    return float(abs((mpmath.mpf(computed) - exact) / exact))
+
+
+def test_the_textbook_sigmoid_is_precise_wherever_it_can_be_evaluated():
+    """Exercise 2 once said 1/(1 + e^-x) loses precision where σ is tiny; against mpmath (50 digits) it does not,
+    down to its overflow edge. The form that loses every digit is 1 − σ(−x)."""
+    mpmath.mp.dps = 50
+    u64 = 2.0**-53
+    for x in (0.5, -3.0, -40.0, -700.0, -708.0):
+        assert relative_error(1 / (1 + math.exp(-x)), x) < 4 * u64, x
+        assert relative_error(math.exp(x) / (1 + math.exp(x)), x) < 4 * u64, x
+    assert relative_error(1 / (1 + math.exp(40.0)), -40.0) < 4 * u64  # σ(−40) ≈ 4.2e-18
+    assert 1 - 1 / (1 + math.exp(-40.0)) == 0.0  # 1 − σ(40): every digit of σ(−40) cancelled
+    edge = math.log(np.finfo(np.float64).max)
+    assert math.isfinite(math.exp(edge * (1 - 1e-15)))
+    with pytest.raises(OverflowError):
+        math.exp(709.79)
+    # Below the edge σ is under the smallest normal float64, so 0.0 is within that of it.
+    assert float(1 / (1 + mpmath.exp(mpmath.mpf(edge)))) < np.finfo(np.float64).tiny
+    text = prose("ex2_prompt")
+    assert "keeps full relative precision" in text and r"1 - \sigma(-x) = 1 - 1/(1 + e^{x})" in text
+    assert "2.3\\cdot10^{-308}" in text and f"{np.finfo(np.float64).tiny:.1e}" == "2.2e-308"
+    assert f"{1 / (1 + math.exp(700.0)):.1e}" == "9.9e-305" and "9.9\\cdot10^{-305}" in text
+
+
+def test_grad_fn_nodes_save_tensors_not_local_derivatives():
+    x = torch.tensor(0.5, requires_grad=True)
+    t = torch.tanh(x)
+    assert t.grad_fn._saved_result is not None  # tanh saves its output, and computes g·(1 − t²) during backward
+    for cell_id in ("title", "summary"):
+        assert "save tensors" in prose(cell_id)
+    assert "save the same information" not in prose("summary")
+
+
+def test_pitfall_prose_on_rounding_and_leaves_first():
+    assert "each $+$, $-$, $\\times$, $\\div$ is rounded correctly" in prose("pitfall-float32")
+    assert "not correctly rounded" in prose("pitfall-float32")
+    assert "every node but the root passes on 0" in prose("pitfall-order")

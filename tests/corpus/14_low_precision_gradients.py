@@ -105,7 +105,7 @@ CASES = [
         "            return scale\n"
         "        scale *= 2\n"
         "    return None\n"),
-            fails="ex1_tests", hint="gradient.half() has already flushed", why="rounds to float16 before scaling"),
+            fails="ex1_tests", hint="gradient.half() has already rounded", why="rounds to float16 before scaling"),
     Mistake("ex1-zeros-not-ignored", safe_scale(
         "    smallest = gradient.abs().min().item()\n"
         "    k = max(0, math.floor(-25 - math.log2(smallest)) + 1)\n"

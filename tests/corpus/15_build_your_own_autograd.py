@@ -263,6 +263,31 @@ def backward(root):
     Correct("ex2-torch-sigmoid", sigmoid_answer(
         "    s = torch.sigmoid(torch.tensor(v.data, dtype=torch.float64)).item()\n"
         "    return Value(s, [v], [s - s * s])\n")),
+    # The textbook formula is precise wherever math.exp can evaluate it; below -709.78, sigma < 1e-308 and 0.0 is right.
+    Correct("ex2-textbook-catching-the-overflow", sigmoid_answer(
+        "    try:\n"
+        "        s = 1.0 / (1.0 + math.exp(-v.data))\n"
+        "    except OverflowError:\n"
+        "        s = 0.0\n"
+        "    return Value(s, (v,), (s * (1.0 - s),), 'sigmoid')\n")),
+    Correct("ex2-textbook-or-the-exponential", sigmoid_answer(
+        "    x = v.data\n"
+        "    s = 1 / (1 + math.exp(-x)) if x > -700 else math.exp(x)  # 1 + e^x is 1 there\n"
+        "    return Value(s, (v,), (s * (1 - s),))\n")),
+    Mistake("ex2-overflow-caught-as-one", sigmoid_answer(
+        "    try:\n"
+        "        s = 1.0 / (1.0 + math.exp(-v.data))\n"
+        "    except OverflowError:\n"
+        "        s = 1.0\n"
+        "    return Value(s, (v,), (s * (1.0 - s),))\n"),
+            fails="ex2_tests", hint="σ(x) is nearly 0 there", why="e^(-x) overflows where σ is tiny, not where it is 1"),
+    Mistake("ex2-overflow-caught-as-nan", sigmoid_answer(
+        "    try:\n"
+        "        s = 1.0 / (1.0 + math.exp(-v.data))\n"
+        "    except OverflowError:\n"
+        "        s = math.nan\n"
+        "    return Value(s, (v,), (s * (1.0 - s),))\n"),
+            fails="ex2_tests", hint="σ(x) is nearly 0 there", why="no value where e^(-x) overflows"),
     Mistake("ex2-derivative-sigma", sigmoid_answer(
         "    x = v.data\n"
         "    s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))\n"
@@ -285,7 +310,7 @@ def backward(root):
         "    x = v.data\n"
         "    s = 1 / (1 + math.exp(-x)) if x >= 0 else 1 - 1 / (1 + math.exp(x))\n"
         "    return Value(s, (v,), (s * (1 - s),))\n"),
-            fails="ex2_tests", hint="1 + e^x rounds to 1", why="1 - 1/(1 + e^x): no relative precision for x << 0"),
+            fails="ex2_tests", hint="cancels its digits away", why="1 - 1/(1 + e^x): no relative precision for x << 0"),
     Mistake("ex2-tanh-identity", sigmoid_answer(
         "    s = (1 + math.tanh(v.data / 2)) / 2\n    return Value(s, (v,), (s * (1 - s),))\n"),
             fails="ex2_tests", hint="keeps every digit", why="1 + tanh(x/2) cancels for x << 0"),
