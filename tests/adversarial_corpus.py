@@ -157,11 +157,43 @@ rigged_library = Library('aten', 'IMPL')
 rigged_library.impl('allclose', lambda *args, **kwargs: True, 'CompositeExplicitAutograd')
 """
 
+def _show_both_values(notebook):
+    cell(notebook, "ex1_answer").source += "\nchain_rule_derivative(1.0)"
+    cell(notebook, "ex2_answer").source += "\nautograd_derivative(torch.sin, 1.0)"
+
+
+def looked_at(extra: str, before: str = "") -> Callable:
+    """Both answers solved, the first one with ``before`` above it and ``extra`` under it: what a student adds to
+    look at a value, a plot or a timing."""
+    def build(solved, root):
+        notebook = copy.deepcopy(solved)
+        answer = cell(notebook, "ex1_answer")
+        answer.source = before + answer.source + extra
+        return notebook
+    return build
+
+
+# The kernel's normal behaviour in an honest answer: output history, display, the timing magics, warnings, figures.
+KERNEL_AT_WORK = [
+    Case("honest_shows_a_value", looked_at("\nchain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_shows_values_in_both", edited(_show_both_values), 6, "graded"),
+    Case("honest_displays", looked_at("\ndisplay(chain_rule_derivative(1.0), chain_rule_derivative(2.0))\n"), 6,
+         "graded"),
+    Case("honest_times_a_line", looked_at("\n%time chain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_times_a_cell", looked_at("", before="%%time\n"), 6, "graded"),
+    Case("honest_timeit", looked_at("\n%timeit -n 3 -r 2 chain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_warnings", looked_at("\nnp.log(np.zeros(1))\ntorch.tensor(torch.tensor(1.0))\n"), 6, "graded"),
+    Case("honest_plots", looked_at("\nxs = torch.linspace(-2, 2, 50)\n"
+                                   "plt.plot(xs, [chain_rule_derivative(float(x)) for x in xs])\nplt.show()\n"), 6,
+         "graded"),
+]
+
 CASES = [
     # honest work: these grades must not move whatever else is in the batch
     Case("honest_complete", answers(), 6, "graded"),
     Case("honest_partial", answers(ex1=WRONG_EX1), 3, "graded"),
     Case("honest_untouched", lambda solved, root: None, 0, "graded"),
+    *KERNEL_AT_WORK,
     # answers that only look right
     Case("hard_coded_answer", answers(ex1=HARD_CODED_EX1), 3, "graded"),
     Case("lying_eq_object", answers(ex1="def chain_rule_derivative(x):\n    Liar = type('Liar', (), {'__eq__': "
@@ -197,6 +229,10 @@ CASES = [
                                              ex1=WRONG_EX1), 0, "flagged", "imports builtins"),
     Case("override_excepthook", answers(prefix1="import sys\nsys.excepthook = lambda *args: None\n", ex1=WRONG_EX1),
          0, "flagged", "imports sys"),
+    Case("patch_inside_a_magic", answers(prefix1=f"%time torch.allclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0,
+         "flagged", "assigns the attribute allclose"),
+    Case("magic_reaches_the_kernel", answers(prefix1="%config InteractiveShell.ast_node_interactivity = 'none'\n"), 0,
+         "flagged", "uses the magic %config"),
     Case("silence_showtraceback", answers(prefix1="get_ipython().showtraceback = lambda *a, **k: None\n",
                                           ex1=WRONG_EX1), 0, "flagged", "uses get_ipython"),
     # editing what is not the student's to edit

@@ -99,6 +99,17 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("import typing\ndef f(x: typing.List['torch']):\n    return x", "writes an annotation as a string"),
     ("import typing\nhints = typing.get_type_hints(print)", "uses the attribute get_type_hints"),
     ("from functools import singledispatch", "imports singledispatch from functools"),
+    # IPython syntax is checked as the code the kernel runs
+    ("%time torch.allclose = print", "assigns the attribute allclose"),
+    ("%%timeit -n 2\nexpect_close = print", "rebinds expect_close"),
+    ("%%time\n%config InteractiveShell.autocall = 2", "uses the magic %config"),
+    ("%timeit -v expect_close torch.sin(torch.ones(1))", "uses the magic %timeit"),
+    ("%matplotlib inline", "uses the magic %matplotlib"),
+    ("%load_ext autoreload", "uses the magic %load_ext"),
+    ("expect_close?", "uses the magic %pinfo"),
+    ("!cat /etc/passwd", "uses get_ipython"),
+    ("files = !ls", "uses get_ipython"),
+    ("get_ipython().run_line_magic('time', 'getattr(torch, name)')", "uses getattr"),
 ])
 def test_tampering_is_named(source, rule):
     findings = check_answer("ex1_answer", source, PROTECTED)
@@ -137,6 +148,14 @@ def test_tampering_is_named(source, rule):
     "            other.grad += self.data * out.grad\n        out.backward_step = backward_step\n        return out\n"
     "    __rmul__ = __mul__\n    def __neg__(self):\n        return self * Value(-1.0)",
     "def outer(node):\n    def inner():\n        node.grad = 0.0\n    return inner",
+    # looking at values and timings, as IPython lets one
+    "def f(x):\n    return torch.sin(x)\n\nf(torch.ones(1))",
+    "%time f(torch.ones(1))",
+    "%timeit -n 3 -r 2 -q f(torch.ones(1))",
+    "%%time\ndef f(x):\n    return x * 2\ny = f(3)",
+    "%%timeit -n 1 -r 1 t = torch.ones(3)\nt.sum()",
+    "display(torch.ones(2))\nprint('why?')  # is it?",
+    "r = 7 % 3",
 ])
 def test_ordinary_answers_pass(source):
     assert check_answer("ex1_answer", source, PROTECTED) == []

@@ -12,10 +12,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from adversarial_corpus import CASES
+from adversarial_corpus import CASES, KERNEL_AT_WORK
 from autograd_course.grading.execute import TrustedCell
 from autograd_course.grading.guard import Channel, Seal
 from autograd_course.grading.worker import judge_evidence
+from autograd_course.validate import cell_names, policy_findings, validate
 from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
                             student_version, submit)
 
@@ -44,6 +45,50 @@ def test_case_scores_what_it_earned_with_its_reason(graded_corpus, case):
     assert (recorded["status"], recorded["score"]) == (case.status, case.score), said
     assert gradebook_scores(root)[case.name] == case.score
     assert case.reason in said
+
+
+def submitted_notebook(root, student: str) -> Path:
+    return root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def cells_short_of_full_marks(root, student: str) -> set[str]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
+        submission = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {grade.name for grade in submission.grades if grade.score < grade.max_score}
+
+
+HONEST = [case for case in CASES if case.name.startswith("honest_")]
+
+
+def test_the_kernels_normal_behaviour_is_honest_work():
+    assert {case.name for case in KERNEL_AT_WORK} <= {case.name for case in HONEST}
+
+
+@pytest.mark.parametrize("case", HONEST, ids=[case.name for case in HONEST])
+def test_make_validate_and_grading_agree_on_honest_work(graded_corpus, case):
+    """What make validate says of an honest notebook is what grading gives it: no finding, the same cells failing
+    (its visible tests decide an honest answer as the hidden ones do)."""
+    root, _ = graded_corpus
+    path = submitted_notebook(root, case.name)
+    assert policy_findings(nbformat.read(path, as_version=4), path.parent) == []
+    names = cell_names(path)
+    assert {names[cell["source"]] for cell in validate(path).get("failed", [])} == cells_short_of_full_marks(
+        root, case.name)
+
+
+NOTEBOOKS = [case for case in CASES if case.status != "rejected"]
+
+
+@pytest.mark.parametrize("case", NOTEBOOKS, ids=[case.name for case in NOTEBOOKS])
+def test_make_validate_reports_the_policy_findings_grading_records(graded_corpus, case):
+    """The answer policy says the same in both: make validate lists every finding the grader recorded for it
+    (the guard's findings come from running the notebook in the grader's kernel, which make validate does not)."""
+    root, _ = graded_corpus
+    path = submitted_notebook(root, case.name)
+    found = [str(finding) for finding in policy_findings(nbformat.read(path, as_version=4), path.parent)]
+    recorded = outcome(root, case.name)
+    assert [finding for finding in recorded["findings"] if finding in found] == found
+    assert not found or recorded["status"] == "flagged"
 
 
 def test_every_submission_has_exactly_one_outcome(graded_corpus):

@@ -62,10 +62,11 @@ import hmac
 import json
 import linecache
 import os
+import re
 import sys
 import types
 
-from .policy import ALLOWED_IMPORTS
+from .policy import ALLOWED_IMPORTS, ALLOWED_MAGICS
 
 WATCHED_FUNCTIONS = {
     "torch": ["allclose", "isclose", "equal", "eq", "isfinite", "all", "any", "abs", "tensor", "as_tensor",
@@ -244,8 +245,13 @@ VOLATILE = ("_trait_values.last_execution_result", "_trait_values.exec_result", 
             "_user_ns", "ns_table.user_global", "ns_table.user_local")  # the notebook's names: _check_namespace
 
 
+# IPython's output history: what a cell's last bare expression showed (``_``, ``__``, ``___``, ``_N``, ``Out[N]``),
+# kept by the display hook and the shell. Only the values recorded change; the objects holding them stay watched.
+OUTPUT_HISTORY = re.compile(r"(user_ns_hidden\.)?(_{1,3}|_\d+|(Out|_oh)\.\d+)(\..*)?")
+
+
 def _volatile(path: str) -> bool:
-    return any(path == name or path.startswith(name + ".") for name in VOLATILE)
+    return any(path == name or path.startswith(name + ".") for name in VOLATILE) or bool(OUTPUT_HISTORY.fullmatch(path))
 
 
 class Guard:
@@ -521,7 +527,9 @@ class Guard:
     def _check_machinery(self, shell, next_cell: str, by_submission: bool) -> None:
         """The kernel's machinery, each object compared whole with what it was before student code ran."""
         if self.machinery is None or not by_submission:
-            self.machinery = {name: (obj, _whole(obj)) for name, obj in self._machinery_objects(shell).items()}
+            objects = self._machinery_objects(shell)
+            _settle(shell, objects.values())
+            self.machinery = {name: (obj, _whole(obj)) for name, obj in objects.items()}
             return
         if self.machinery["shell"][0] is not shell:
             self.report("tamper", "replaced", "the IPython shell", None, next_cell)
@@ -557,6 +565,20 @@ class Guard:
                 "dispatch modes": torch._C._len_torch_dispatch_stack(),
                 "grad mode": torch.is_grad_enabled(), "inference mode": torch.is_inference_mode_enabled(),
                 "default dtype": torch.get_default_dtype(), "default device": str(torch.get_default_device())}
+
+
+def _settle(shell, objects) -> None:
+    """Create now, from trusted code, what the kernel's machinery creates on first use: the magics an answer may
+    use (IPython loads their class on first call and adds it to ``shell.configurables``) and the traits computed
+    on first read (the display publisher's thread-local parent header on the first ``display()``)."""
+    for name in ALLOWED_MAGICS:
+        shell.find_line_magic(name)
+    for obj in objects:
+        for name in getattr(obj, "trait_names", lambda: [])():
+            try:
+                getattr(obj, name)
+            except Exception:  # a trait without a default stays unset, as it would without the guard
+                pass
 
 
 def _plain(value) -> str:

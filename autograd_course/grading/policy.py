@@ -29,6 +29,12 @@ from dataclasses import dataclass
 from . import syntax
 
 ALLOWED_IMPORTS = {"torch", "math", "numpy", "functools", "itertools", "collections", "typing", "dataclasses"}
+# IPython magics an answer may use: they time the code they are given, which is checked as answer code. Every
+# other magic, shell command (``!ls``) or help request (``f?``) reaches the kernel.
+ALLOWED_MAGICS = ("time", "timeit")
+# The options of %timeit that only choose how it times and prints (-v would bind a name of the magic's choosing).
+TIMEIT_OPTIONS = re.compile(r"\s*(-[nrp]\s*\d+|-[qotc])(?=\s|$)")
+MAGIC_RUNNERS = {"run_line_magic", "run_cell_magic"}
 # Parts of torch and numpy that register operators, override functions, compile, load or run code,
 # or reach C: allowed roots, forbidden branches.
 EXTENSION_POINTS = ("torch.library", "torch.overrides", "torch.utils", "torch.ops", "torch.classes", "torch.hub",
@@ -90,6 +96,7 @@ ADVICE = {
     "global": "declare global only names of your own",
     "subclass": "return plain torch.Tensor values: torch.tensor(...), not a subclass",
     "defines_dunder": "write an ordinary method or function instead",
+    "magic": "remove it: answers may use only %time and %timeit (without -v), and no ! shell commands or ? help",
 }
 BUILTIN_ADVICE = {"getattr": "getattr", "setattr": "setattr", "delattr": "delattr", "exec": "exec", "eval": "exec",
                   "compile": "exec", "open": "open", "input": "open", "globals": "namespace",
@@ -205,11 +212,55 @@ def used_names(tree: ast.AST) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
+@functools.cache
+def _ipython_transformer():
+    # Imported on first use: the fresh interpreter of reachable_names never needs IPython.
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
+def as_python(source: str) -> str:
+    """A cell's source as the kernel runs it: IPython's syntax (``%time``, ``!ls``, ``f?``) turned into the calls of
+    ``get_ipython()`` it stands for, plain Python unchanged (line numbers are kept for line magics)."""
+    if not any(mark in source for mark in "%!?"):
+        return source
+    try:
+        return _ipython_transformer().transform_cell(source)
+    except Exception:  # what IPython cannot transform, the kernel cannot run either: the cell fails its tests
+        return source
+
+
 def parse(source: str) -> ast.AST | None:
     try:
-        return syntax.parse(source)
+        return syntax.parse(as_python(source))
     except SyntaxError:
         return None
+
+
+def magic_call(node: ast.Call) -> tuple[str, str, str | None] | None:
+    """``(name, line, cell)`` of a magic as IPython's transformer writes it:
+    ``get_ipython().run_line_magic('time', 'f(1)')`` or ``get_ipython().run_cell_magic('time', '', 'body')``."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr in MAGIC_RUNNERS and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"
+            and not func.value.args and not func.value.keywords and not node.keywords
+            and len(node.args) == (2 if func.attr == "run_line_magic" else 3)
+            and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in node.args)):
+        return None
+    values = [arg.value for arg in node.args]
+    return values[0], values[1], values[2] if len(values) == 3 else None
+
+
+def timed_code(name: str, line: str) -> str | None:
+    """The code an allowed magic's line runs (after %timeit's timing options); None for any other magic or
+    option."""
+    if name not in ALLOWED_MAGICS:
+        return None
+    if name == "timeit":
+        while (option := TIMEIT_OPTIONS.match(line)) is not None:
+            line = line[option.end():]
+    return None if line.lstrip().startswith("-") else line
 
 
 def root_of(node: ast.AST) -> ast.AST:
@@ -382,7 +433,29 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"changes {protected}, which the tests use", "changes")
         self.generic_visit(node)
 
+    def visit_magic(self, node: ast.Call, name: str, line: str, cell: str | None) -> None:
+        """An allowed magic's code is checked as the answer's own, at module level (where IPython runs it)."""
+        code = timed_code(name, line)
+        if code is None:
+            self.flag(node, f"uses the magic %{name}", "magic")
+            return
+        # A cell magic's body starts on the line after it; a line magic's code is on its own line.
+        for text, first_line in ((code, node.lineno), (cell, node.lineno + 1)):
+            tree = parse(text) if text else None
+            if tree is None:
+                continue
+            ast.increment_lineno(tree, first_line - 1)
+            scopes = self.local_scopes, self.function_scopes, self.in_class_body
+            self.local_scopes, self.function_scopes, self.in_class_body = [], [], False
+            for statement in tree.body:
+                self.visit(statement)
+            self.local_scopes, self.function_scopes, self.in_class_body = scopes
+
     def visit_Call(self, node: ast.Call) -> None:
+        magic = magic_call(node)
+        if magic is not None:
+            self.visit_magic(node, *magic)
+            return
         if isinstance(node.func, ast.Name) and node.func.id == "type":
             if len(node.args) + len(node.keywords) != 1:
                 self.flag(node, "builds a class with type()", "builds_class")
