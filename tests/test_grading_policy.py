@@ -110,6 +110,24 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("!cat /etc/passwd", "uses get_ipython"),
     ("files = !ls", "uses get_ipython"),
     ("get_ipython().run_line_magic('time', 'getattr(torch, name)')", "uses getattr"),
+    # raw memory, modes and classes made at run time (issue 20's routes)
+    ("from numpy.lib.stride_tricks import as_strided", "imports from numpy.lib.stride_tricks"),
+    ("w = np.lib.stride_tricks.as_strided(np.zeros(1), (1,), (8,))", "uses the attribute stride_tricks"),
+    ("a = np.frombuffer(b'12', dtype=np.uint8)", "uses the attribute frombuffer"),
+    ("from torch import from_dlpack", "imports from_dlpack from torch"),
+    ("gap = id(expect_close) - torch.zeros(1).data_ptr()", "computes with a memory address (id(expect_close))"),
+    ("next_one = torch.zeros(1).data_ptr() + 8", "computes with a memory address"),
+    ("import dataclasses\nM = dataclasses.make_dataclass('M', [], bases=(expect_close,))", "builds a class at run time"),
+    ("import dataclasses\nM = dataclasses.make_dataclass('M', [], namespace={})", "builds a class at run time"),
+    ("meta = type(expect_close)", "takes the type of expect_close"),
+    ("meta = type(torch.Tensor)", "takes the type of torch.Tensor"),
+    ("M = type(x)('M', (), {})", "calls what type() returned"),
+    ("class M(expect_close):\n    pass", "subclasses expect_close, a helper of the notebook"),
+    ("class M(torch.autograd.graph.TorchDispatchMode):\n    pass", "uses the attribute TorchDispatchMode"),
+    ("from torch.autograd.graph import TorchDispatchMode", "imports TorchDispatchMode from torch.autograd.graph"),
+    ("name = '_' * 2 + 'globals' + '_' * 2\nleak = ('{0.' + name + '}').format(expect_close)", "calls format"),
+    ("finalize = torch.nn.modules.module.weakref.finalize", "uses the attribute weakref"),
+    ("class Box:\n    def __del__(self):\n        pass", "defines __del__"),
 ])
 def test_tampering_is_named(source, rule):
     findings = check_answer("ex1_answer", source, PROTECTED)
@@ -156,6 +174,14 @@ def test_tampering_is_named(source, rule):
     "%%timeit -n 1 -r 1 t = torch.ones(3)\nt.sum()",
     "display(torch.ones(2))\nprint('why?')  # is it?",
     "r = 7 % 3",
+    # addresses compared, not computed with; classes and formats written out
+    "def order(node, seen=None):\n    seen = set() if seen is None else seen\n    if id(node) in seen:\n"
+    "        return []\n    seen.add(id(node))\n    return [node]",
+    "held = {}\nt = torch.ones(2)\nheld[t.untyped_storage().data_ptr()] = t\nsame = t.data_ptr() == t.view(2).data_ptr()",
+    "import dataclasses\nPoint = dataclasses.make_dataclass('Point', ['x', 'y'])",
+    "import collections\nPair = collections.namedtuple('Pair', ['value', 'grad'])",
+    "text = '{:.3f} and {name}'.format(1.0, name='x')",
+    "kind = type(torch.ones(1))\nsame = type(3) is int",
 ])
 def test_ordinary_answers_pass(source):
     assert check_answer("ex1_answer", source, PROTECTED) == []

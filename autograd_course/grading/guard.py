@@ -36,7 +36,7 @@ An event whose innermost Python code is the submission's is judged as the submis
   access (``sys._getframe``, ``tb_frame``, ``gi_frame``), class or function attribute patching,
   ``marshal``; refused outright (the kernel ends at once): the garbage collector, tracing,
   ctypes, new audit hooks, building code or function objects;
-- ``escape``: files outside the folder (and ``/proc/*/mem``, ``fd``, ``environ``), sockets,
+- ``escape``: files outside the folder (and ``/proc/*/mem``, ``maps``, ``fd``, ``environ`` ...), sockets,
   processes, signals, ``chdir``;
 - ``deserialize``: a pickle class look-up of anything beyond plain data, whoever asks for it.
 
@@ -46,7 +46,9 @@ streams, display hook and publisher, event manager, compiler and input transform
 as a whole (its class, the dicts of every class in its MRO, and its instance dict, where any
 value that is not plain data must be the same object); and torch's state that decides what a
 comparison returns (function and dispatch mode stacks, grad and inference mode, default dtype
-and device), which an answer cell or a test cell must leave as it found it. Before each test
+and device), which an answer cell or a test cell must leave as it found it. IPython's output history (``_``,
+``Out[N]`` ...) is the kernel's normal work, not a change; what the machinery makes on first use (the magics an
+answer may use, traits with computed defaults) is made before the first snapshot. Before each test
 cell the dispatcher's operator registrations are compared with those of the kernel host, which
 never ran student code.
 
@@ -100,7 +102,9 @@ INNERMOST_EVENTS = {"import", "compile", "sys._getframe", "object.__setattr__", 
 PLAIN_PICKLE_GLOBALS = {("builtins", name) for name in ("set", "frozenset", "bytearray", "complex", "slice",
                                                          "range", "bytes", "list", "dict", "tuple")} \
     | {("collections", "OrderedDict"), ("_codecs", "encode")}
-PRIVATE_PROC_FILES = ("/mem", "/fd", "/fdinfo", "/environ", "/map_files", "/pagemap")
+# What a process's /proc files tell of its memory and descriptors: where the hook, the key and the hidden tests are.
+PRIVATE_PROC_FILES = ("/mem", "/fd", "/fdinfo", "/environ", "/map_files", "/pagemap", "/maps", "/smaps", "/numa_maps",
+                      "/auxv", "/stack", "/syscall", "/task", "/root", "/cwd", "/exe")
 REFUSED_EXIT_STATUS = 86
 MAX_REPORTS = 200  # findings; evidence records are never capped
 EVIDENCE = ("started", "ran")  # an instructor cell began; a test cell ran to its end marker

@@ -40,7 +40,7 @@ MAGIC_RUNNERS = {"run_line_magic", "run_cell_magic"}
 EXTENSION_POINTS = ("torch.library", "torch.overrides", "torch.utils", "torch.ops", "torch.classes", "torch.hub",
                     "torch.package", "torch.jit", "torch.fx", "torch.compiler", "torch.export", "torch.onnx",
                     "torch.serialization", "torch.multiprocessing", "torch.distributed", "numpy.ctypeslib",
-                    "numpy.f2py", "numpy.distutils")
+                    "numpy.f2py", "numpy.distutils", "numpy.lib.stride_tricks")
 # Builtins that run code, reach objects by a computed name, or reach the kernel.
 FORBIDDEN_BUILTINS = {"exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals",
                       "vars", "breakpoint", "input", "get_ipython", "exit", "quit", "memoryview", "help"}
@@ -59,6 +59,14 @@ ALLOWED_PRIVATE_ATTRIBUTES = {"_version"}
 # Forbidden even where an ordinary object has an attribute of that name: ndarray.ctypes hands out ctypes objects,
 # whose types read and write raw memory.
 RAW_MEMORY_ATTRIBUTES = {"ctypes"}
+# Functions that view memory they are handed (a buffer, a DLPack capsule) as an array: with an address they read and
+# write the kernel's memory. Addresses themselves are ordinary (a set of id(node), a dict by storage.data_ptr()): an
+# answer may compare them, never compute with them.
+RAW_MEMORY_FUNCTIONS = {"frombuffer", "from_dlpack"}
+# Calls that build a class from a namespace dict or a tuple of bases, whose names a class statement would show.
+CLASS_BUILDING_KEYWORDS = {"namespace", "bases", "metaclass"}
+# str.format reads attributes and items by the names in its format string: only a literal one may be formatted.
+FORMATTING_METHODS = {"format", "format_map"}
 # From a generator's frame, f_back and f_globals lead to the tests' namespace; code objects can be rebuilt.
 FRAME_ATTRIBUTES = frozenset(name for kind in (types.FrameType, types.TracebackType, types.GeneratorType,
                                                types.CoroutineType, types.AsyncGeneratorType, types.CodeType)
@@ -96,6 +104,9 @@ ADVICE = {
     "global": "declare global only names of your own",
     "subclass": "return plain torch.Tensor values: torch.tensor(...), not a subclass",
     "defines_dunder": "write an ordinary method or function instead",
+    "raw_memory": "compare objects with `is` and storages with ==; an answer never computes with an address",
+    "mode": "torch's function and dispatch modes change what the tests compute: compute the value itself",
+    "subclass_helper": "write a class of your own: the notebook's helpers are the tests'",
     "magic": "remove it: answers may use only %time and %timeit (without -v), and no ! shell commands or ? help",
 }
 BUILTIN_ADVICE = {"getattr": "getattr", "setattr": "setattr", "delattr": "delattr", "exec": "exec", "eval": "exec",
@@ -121,7 +132,9 @@ def derive_reachable_names() -> dict[str, list[str]]:
     torch = sys.modules["torch"]
     allowed = [module for name, module in sorted(sys.modules.items())
                if isinstance(module, types.ModuleType) and module_allowed(name)]
-    leads_out, leads_in, allowed_modules, tensor_classes = set(), set(), set(), set()
+    modes = (sys.modules["torch.overrides"].TorchFunctionMode,
+             sys.modules["torch.utils._python_dispatch"].TorchDispatchMode)
+    leads_out, leads_in, allowed_modules, tensor_classes, mode_classes = set(), set(), set(), set(), set()
     for module in allowed:
         allowed_modules.add(module.__name__)
         for name, value in vars(module).items():
@@ -129,6 +142,8 @@ def derive_reachable_names() -> dict[str, list[str]]:
                 (leads_in if module_allowed(value.__name__) else leads_out).add(name)
             elif isinstance(value, type) and issubclass(value, torch.Tensor):
                 tensor_classes.add(name)
+            elif isinstance(value, type) and issubclass(value, modes):
+                mode_classes.add(name)
         for submodule in pkgutil.iter_modules(getattr(module, "__path__", [])):
             full_name = f"{module.__name__}.{submodule.name}"
             (leads_in if module_allowed(full_name) else leads_out).add(submodule.name)
@@ -144,7 +159,9 @@ def derive_reachable_names() -> dict[str, list[str]]:
             "ambiguous_module_attributes": sorted(leads_out & leads_in),
             "ordinary_attributes": sorted((leads_out & ordinary) - RAW_MEMORY_ATTRIBUTES),
             "allowed_modules": sorted(allowed_modules),
-            "tensor_classes": sorted(tensor_classes)}
+            "tensor_classes": sorted(tensor_classes),
+            # torch.autograd.graph.TorchDispatchMode: modes decide what every torch call returns while entered.
+            "mode_classes": sorted(mode_classes)}
 
 
 @functools.cache
@@ -166,17 +183,23 @@ def student_rules() -> str:
         "(not `from torch import library`, not `from numpy import ctypeslib`) and no `*`.",
         f"- Do not call {listed(FORBIDDEN_BUILTINS)} or `type(name, bases, namespace)`, nor what loads, compiles "
         f"or evaluates code or data: {listed(CODE_FROM_DATA - FORBIDDEN_BUILTINS)} (`torch.load`, `numpy.load` "
-        "...). Write annotations as expressions, not strings.",
+        "...). Write annotations as expressions, not strings, and call `.format` only on a literal string. Of "
+        f"IPython's magics use only {listed((f'%{name}' for name in ALLOWED_MAGICS), list)} (not `%timeit -v`); no "
+        "`!` shell commands, no `?` help.",
         "- No `_private` or `__dunder__` attributes, names, keywords or strings, except "
         f"{listed(f'tensor.{name}' for name in ALLOWED_PRIVATE_ATTRIBUTES)} and the container methods "
         f"{listed(CONTAINER_METHODS)} on your own objects; no frame or code attributes (`gi_frame`, `f_globals`, "
         "`tb_frame`, `co_code` ...) and no attribute that leads to another module (`torch.os`, `torch.utils`, "
-        "`array.ctypes`).",
+        "`array.ctypes`). Nothing that views raw memory (`numpy.lib.stride_tricks`, "
+        f"{listed(RAW_MEMORY_FUNCTIONS)}) and no arithmetic with addresses (`id(x) + 8`, `t.data_ptr() - base`); "
+        "comparing them is fine.",
         "- Do not assign or delete attributes of modules or of objects you did not create (`torch.allclose = ...`).",
         "- Do not rebind or change the notebook's own names (its imports, its helpers, the variables its tests "
         "use); `global` only for names of your own.",
-        "- No classes that subclass `torch.Tensor` or `torch.nn.Parameter`, pass `metaclass=` or define dunder "
-        f"methods (`def __eq__`) other than {listed(DEFINABLE_METHODS, list)}.",
+        "- No classes that subclass `torch.Tensor`, `torch.nn.Parameter`, a torch mode (`TorchDispatchMode`) or a "
+        "class of the notebook, pass `metaclass=` or define dunder methods (`def __eq__`) other than "
+        f"{listed(DEFINABLE_METHODS, list)}; no classes built at run time (`bases=` or `namespace=` to "
+        "`make_dataclass`, `type(SomeClass)`, `type(x)(...)`).",
     ])
 
 
@@ -268,6 +291,13 @@ def root_of(node: ast.AST) -> ast.AST:
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
     return node
+
+
+def is_address(node: ast.AST) -> bool:
+    """``id(x)`` or ``t.data_ptr()``: an address, which an answer may compare but not compute with."""
+    return isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Name) and node.func.id == "id")
+        or (isinstance(node.func, ast.Attribute) and node.func.attr == "data_ptr"))
 
 
 class AnswerChecker(ast.NodeVisitor):
@@ -381,6 +411,10 @@ class AnswerChecker(ast.NodeVisitor):
                 self.flag(node, f"imports {alias.name} from {module}", "module_attribute")
             elif alias.name in FORBIDDEN_BUILTINS | CODE_FROM_DATA:
                 self.flag(node, f"imports {alias.name} from {module}", "code_from_data")
+            elif alias.name in RAW_MEMORY_FUNCTIONS:
+                self.flag(node, f"imports {alias.name} from {module}", "raw_memory")
+            elif alias.name in self.reachable["mode_classes"]:
+                self.flag(node, f"imports {alias.name} from {module}", "mode")
             elif not self.local_scopes and (alias.asname or alias.name) in self.protected:
                 self.flag(node, f"rebinds {alias.asname or alias.name}", "rebinds")
             else:
@@ -394,6 +428,8 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"uses {node.id}", "code_from_data")
         elif node.id == "type":
             self.flag(node, "uses type other than as type(value)", "builds_class")
+        elif node.id in self.reachable["mode_classes"] and node.id not in self.protected:
+            self.flag(node, f"uses {node.id}", "mode")
         elif node.id.startswith("__") and not (self.in_class_body and node.id in DEFINABLE_METHODS):
             self.flag(node, f"uses {node.id}", "dunder")
         elif isinstance(node.ctx, (ast.Store, ast.Del)) and not self.local_scopes and node.id in self.protected:
@@ -415,6 +451,10 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"uses the attribute {attr}", "module_attribute")
         elif attr in CODE_FROM_DATA:
             self.flag(node, f"uses the attribute {attr}", "code_from_data")
+        elif attr in RAW_MEMORY_FUNCTIONS:
+            self.flag(node, f"uses the attribute {attr}", "raw_memory")
+        elif attr in self.reachable["mode_classes"]:
+            self.flag(node, f"uses the attribute {attr}", "mode")
         if isinstance(node.ctx, (ast.Store, ast.Del)) and not self.is_local(node) and not self.is_own(node):
             self.flag(node, f"assigns the attribute {attr} of an object it did not create", "assigns_attribute")
         self.generic_visit(node)
@@ -459,13 +499,30 @@ class AnswerChecker(ast.NodeVisitor):
         if isinstance(node.func, ast.Name) and node.func.id == "type":
             if len(node.args) + len(node.keywords) != 1:
                 self.flag(node, "builds a class with type()", "builds_class")
+            elif node.args and (self.reaches_protected(node.args[0]) or self.module_path(node.args[0])):
+                # the type of a class is its metaclass, which builds classes: the type of a value is all an answer
+                # needs
+                self.flag(node, f"takes the type of {ast.unparse(node.args[0])}", "builds_class")
         else:
             self.visit(node.func)
+        if isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Name) and node.func.func.id == "type":
+            self.flag(node, "calls what type() returned", "builds_class")
+        if isinstance(node.func, ast.Attribute) and node.func.attr in FORMATTING_METHODS and not (
+                isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):
+            self.flag(node, f"calls {node.func.attr} on a string built at run time", "dunder_string")
         for keyword in node.keywords:
             if keyword.arg and DUNDER.fullmatch(keyword.arg):
                 self.flag(node, f"passes the keyword {keyword.arg}", "dunder_string")
+            elif keyword.arg in CLASS_BUILDING_KEYWORDS:
+                self.flag(node, f"builds a class at run time ({keyword.arg}=)", "builds_class")
         for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
             self.visit(argument)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        for side in (node.left, node.right):
+            if is_address(side):
+                self.flag(node, f"computes with a memory address ({ast.unparse(side)})", "raw_memory")
+        self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and DUNDER.search(node.value):
@@ -539,6 +596,8 @@ class AnswerChecker(ast.NodeVisitor):
             last = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
             if last is None or last in self.reachable["tensor_classes"] or "Tensor" in text or "Parameter" in text:
                 self.flag(node, f"subclasses {text}", "subclass")
+            elif self.reaches_protected(base) and self.module_path(base) is None:
+                self.flag(node, f"subclasses {text}, a helper of the notebook", "subclass_helper")
             self.visit(base)
         for keyword in node.keywords:
             self.flag(node, f"passes {keyword.arg} to a class statement", "builds_class")
