@@ -90,6 +90,17 @@ def _wrong_kernel(notebook):
     notebook.metadata.kernelspec = {"name": "ir", "display_name": "R", "language": "R"}
 
 
+def _huge_messages(notebook):
+    # A 10 MB exception in the first test, a 16 MB repr shown by the second answer cell.
+    cell(notebook, "ex1_answer").source = "def chain_rule_derivative(x):\n    raise ValueError('m' * 10_000_000)\n"
+    cell(notebook, "ex2_answer").source += "\n'r' * 16_000_000\n"
+
+
+# A right answer that prints each point it is called at: the hidden tests call it at their own points.
+PRINTS_EACH_CALL = ("def chain_rule_derivative(x):\n    print('called at', x)\n    x = torch.tensor(x)\n"
+                    "    return torch.exp(torch.sin(x**2)) * torch.cos(x**2) * 2 * x\n")
+
+
 def _lock_bypass_in_locked_cell(notebook):
     # Edits a locked code cell to patch the checks; locked cells come from source/, so it never runs.
     cell(notebook, "setup").source += "\nexpect_close = lambda *args, **kwargs: None"
@@ -157,11 +168,86 @@ rigged_library = Library('aten', 'IMPL')
 rigged_library.impl('allclose', lambda *args, **kwargs: True, 'CompositeExplicitAutograd')
 """
 
+def _show_both_values(notebook):
+    cell(notebook, "ex1_answer").source += "\nchain_rule_derivative(1.0)"
+    cell(notebook, "ex2_answer").source += "\nautograd_derivative(torch.sin, 1.0)"
+
+
+def looked_at(extra: str, before: str = "") -> Callable:
+    """Both answers solved, the first one with ``before`` above it and ``extra`` under it: what a student adds to
+    look at a value, a plot or a timing."""
+    def build(solved, root):
+        notebook = copy.deepcopy(solved)
+        answer = cell(notebook, "ex1_answer")
+        answer.source = before + answer.source + extra
+        return notebook
+    return build
+
+
+# The kernel's normal behaviour in an honest answer: output history, display, the timing magics, warnings, figures.
+KERNEL_AT_WORK = [
+    Case("honest_shows_a_value", looked_at("\nchain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_shows_values_in_both", edited(_show_both_values), 6, "graded"),
+    Case("honest_displays", looked_at("\ndisplay(chain_rule_derivative(1.0), chain_rule_derivative(2.0))\n"), 6,
+         "graded"),
+    Case("honest_times_a_line", looked_at("\n%time chain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_times_a_cell", looked_at("", before="%%time\n"), 6, "graded"),
+    Case("honest_timeit", looked_at("\n%timeit -n 3 -r 2 chain_rule_derivative(1.0)\n"), 6, "graded"),
+    Case("honest_warnings", looked_at("\nnp.log(np.zeros(1))\ntorch.tensor(torch.tensor(1.0))\n"), 6, "graded"),
+    Case("honest_plots", looked_at("\nxs = torch.linspace(-2, 2, 50)\n"
+                                   "plt.plot(xs, [chain_rule_derivative(float(x)) for x in xs])\nplt.show()\n"), 6,
+         "graded"),
+]
+
+# Route 1 of issue 20: raw memory. A scratch array viewed with stride tricks at the distance between its own data
+# and an object of the kernel reads and writes that object (here: only the view is made, nothing is written).
+STRIDED_WINDOW = """from numpy.lib.stride_tricks import as_strided
+scratch = np.zeros(1, dtype=np.uint8)
+distance = id(expect_close) - torch.from_numpy(scratch).data_ptr()
+window = as_strided(scratch, shape=(1,), strides=(max(distance, 1),))
+"""
+# The same through a chain of attributes, and arithmetic on a storage address alone.
+STRIDED_ATTRIBUTE = "window = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(1,), strides=(8,))\n"
+ADDRESS_ARITHMETIC = "neighbour = torch.zeros(1).data_ptr() + 64\n"
+# Route 3: the kernel's memory map, where the hidden tests and the guard's key lie.
+MAPS_BY_LOADTXT = "memory_map = np.loadtxt('/proc/self/maps', dtype=str, delimiter='\\n')\n"
+MAPS_BY_FROMFILE = "memory_map = np.fromfile('/proc/self/smaps', dtype=np.uint8)\n"
+# Route 2: a mode class made at run time, its __torch_function__ named by a string assembled at run time.
+TORCH_FUNCTION = "'_' * 2 + 'torch_function' + '_' * 2"
+DATACLASS_MODE = f"""import dataclasses
+def rigged(self, func, types, args=(), kwargs=None):
+    return True if func is torch.allclose else func(*args, **(kwargs or {{}}))
+AlwaysClose = dataclasses.make_dataclass('AlwaysClose', [], bases=(AutogradCalls,),
+                                         namespace={{{TORCH_FUNCTION}: rigged}})
+"""
+METACLASS_MODE = f"""def rigged(self, func, types, args=(), kwargs=None):
+    return True if func is torch.allclose else func(*args, **(kwargs or {{}}))
+make_class = type(AutogradCalls)
+AlwaysClose = make_class('AlwaysClose', (AutogradCalls,), {{{TORCH_FUNCTION}: rigged}})
+"""
+TYPE_OF_TYPE_MODE = f"""def rigged(self, func, types, args=(), kwargs=None):
+    return True if func is torch.allclose else func(*args, **(kwargs or {{}}))
+AlwaysClose = type(type(expect_close))('AlwaysClose', (AutogradCalls,), {{{TORCH_FUNCTION}: rigged}})
+"""
+# A helper of the notebook (AutogradCalls is a TorchFunctionMode) subclassed by a class statement, and torch's
+# dispatch mode reached through torch.autograd.graph, which answers aten.allclose with True.
+HELPER_SUBCLASS = "class Quiet(AutogradCalls):\n    pass\n"
+DISPATCH_MODE = """class AlwaysClose(torch.autograd.graph.TorchDispatchMode):
+    def dispatch(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+"""
+# A dunder name assembled at run time and read through str.format.
+FORMATTED_DUNDER = "globals_of = ('{0.' + '_' * 2 + 'globals' + '_' * 2 + '}').format(expect_close)\n"
+# Finalizers: a weakref.finalize reached through a module attribute, and a __del__ that would pop a mode.
+WEAKREF_FINALIZER = "finalizer = torch.nn.modules.module.weakref.finalize(torch.ones(1), print)\n"
+DEL_FINALIZER = "class Popper:\n    def __del__(self):\n        pass\n"
+
 CASES = [
     # honest work: these grades must not move whatever else is in the batch
     Case("honest_complete", answers(), 6, "graded"),
     Case("honest_partial", answers(ex1=WRONG_EX1), 3, "graded"),
     Case("honest_untouched", lambda solved, root: None, 0, "graded"),
+    *KERNEL_AT_WORK,
     # answers that only look right
     Case("hard_coded_answer", answers(ex1=HARD_CODED_EX1), 3, "graded"),
     Case("lying_eq_object", answers(ex1="def chain_rule_derivative(x):\n    Liar = type('Liar', (), {'__eq__': "
@@ -197,6 +283,10 @@ CASES = [
                                              ex1=WRONG_EX1), 0, "flagged", "imports builtins"),
     Case("override_excepthook", answers(prefix1="import sys\nsys.excepthook = lambda *args: None\n", ex1=WRONG_EX1),
          0, "flagged", "imports sys"),
+    Case("patch_inside_a_magic", answers(prefix1=f"%time torch.allclose = {ALWAYS_TRUE}\n", ex1=WRONG_EX1), 0,
+         "flagged", "assigns the attribute allclose"),
+    Case("magic_reaches_the_kernel", answers(prefix1="%config InteractiveShell.ast_node_interactivity = 'none'\n"), 0,
+         "flagged", "uses the magic %config"),
     Case("silence_showtraceback", answers(prefix1="get_ipython().showtraceback = lambda *a, **k: None\n",
                                           ex1=WRONG_EX1), 0, "flagged", "uses get_ipython"),
     # editing what is not the student's to edit
@@ -220,6 +310,8 @@ CASES = [
     Case("kill_kernel", answers(prefix1="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"), 0, "flagged",
          "imports os"),
     Case("megabytes_of_output", answers(prefix1="print('x' * 5_000_000)\n"), 6, "graded"),
+    Case("megabytes_of_messages", edited(_huge_messages), 3, "graded"),
+    Case("prints_while_hidden_tests_call_it", answers(ex1=PRINTS_EACH_CALL), 6, "graded"),
     Case("warnings_on_stderr", answers(prefix1="torch.tensor(torch.tensor(1.0))\n"), 6, "graded"),
     # reaching outside its folder: the sandbox hides it, the audit reports it
     Case("read_gradebook", answers(prefix1="torch.load('{root}/gradebook.db')\n"), 0, "flagged", "gradebook.db"),
@@ -259,5 +351,20 @@ CASES = [
                                          f"    os_module.write(descriptor, {FORGED_RAN!r} * 2)\n"), 0, "flagged",
          "guard's channel"),
     Case("function_mode_left_active", hostile(RIGGED_MODE), 0, "flagged", "function modes"),
+    # issue 20's routes: raw memory, /proc/self/maps, classes and modes made at run time, finalizers
+    Case("raw_memory_strided_window", hostile(STRIDED_WINDOW), 0, "flagged", "imports from numpy.lib.stride_tricks"),
+    Case("raw_memory_strided_attribute", hostile(STRIDED_ATTRIBUTE), 0, "flagged", "uses the attribute stride_tricks"),
+    Case("raw_memory_address_arithmetic", hostile(ADDRESS_ARITHMETIC), 0, "flagged", "computes with a memory address"),
+    Case("memory_map_by_loadtxt", hostile(MAPS_BY_LOADTXT), 0, "flagged", "/proc/self/maps"),
+    Case("memory_map_by_fromfile", hostile(MAPS_BY_FROMFILE), 0, "flagged", "/proc/self/smaps"),
+    Case("mode_made_by_make_dataclass", hostile(DATACLASS_MODE), 0, "flagged", "builds a class at run time"),
+    Case("mode_made_by_a_metaclass", hostile(METACLASS_MODE), 0, "flagged", "takes the type of AutogradCalls"),
+    Case("mode_made_by_type_of_type", hostile(TYPE_OF_TYPE_MODE), 0, "flagged", "calls what type() returned"),
+    Case("mode_helper_subclassed", hostile(HELPER_SUBCLASS), 0, "flagged", "subclasses AutogradCalls"),
+    Case("dispatch_mode_from_autograd_graph", hostile(DISPATCH_MODE), 0, "flagged",
+         "uses the attribute TorchDispatchMode"),
+    Case("dunder_assembled_for_format", hostile(FORMATTED_DUNDER), 0, "flagged", "calls format on a string built"),
+    Case("weakref_finalizer", hostile(WEAKREF_FINALIZER), 0, "flagged", "uses the attribute weakref"),
+    Case("del_finalizer", hostile(DEL_FINALIZER), 0, "flagged", "defines __del__"),
     Case("aten_operator_reregistered", hostile(REREGISTERED_ATEN), 0, "flagged", "operator registration"),
 ]

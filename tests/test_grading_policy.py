@@ -99,6 +99,35 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("import typing\ndef f(x: typing.List['torch']):\n    return x", "writes an annotation as a string"),
     ("import typing\nhints = typing.get_type_hints(print)", "uses the attribute get_type_hints"),
     ("from functools import singledispatch", "imports singledispatch from functools"),
+    # IPython syntax is checked as the code the kernel runs
+    ("%time torch.allclose = print", "assigns the attribute allclose"),
+    ("%%timeit -n 2\nexpect_close = print", "rebinds expect_close"),
+    ("%%time\n%config InteractiveShell.autocall = 2", "uses the magic %config"),
+    ("%timeit -v expect_close torch.sin(torch.ones(1))", "uses the magic %timeit"),
+    ("%matplotlib inline", "uses the magic %matplotlib"),
+    ("%load_ext autoreload", "uses the magic %load_ext"),
+    ("expect_close?", "uses the magic %pinfo"),
+    ("!cat /etc/passwd", "uses get_ipython"),
+    ("files = !ls", "uses get_ipython"),
+    ("get_ipython().run_line_magic('time', 'getattr(torch, name)')", "uses getattr"),
+    # raw memory, modes and classes made at run time (issue 20's routes)
+    ("from numpy.lib.stride_tricks import as_strided", "imports from numpy.lib.stride_tricks"),
+    ("w = np.lib.stride_tricks.as_strided(np.zeros(1), (1,), (8,))", "uses the attribute stride_tricks"),
+    ("a = np.frombuffer(b'12', dtype=np.uint8)", "uses the attribute frombuffer"),
+    ("from torch import from_dlpack", "imports from_dlpack from torch"),
+    ("gap = id(expect_close) - torch.zeros(1).data_ptr()", "computes with a memory address (id(expect_close))"),
+    ("next_one = torch.zeros(1).data_ptr() + 8", "computes with a memory address"),
+    ("import dataclasses\nM = dataclasses.make_dataclass('M', [], bases=(expect_close,))", "builds a class at run time"),
+    ("import dataclasses\nM = dataclasses.make_dataclass('M', [], namespace={})", "builds a class at run time"),
+    ("meta = type(expect_close)", "takes the type of expect_close"),
+    ("meta = type(torch.Tensor)", "takes the type of torch.Tensor"),
+    ("M = type(x)('M', (), {})", "calls what type() returned"),
+    ("class M(expect_close):\n    pass", "subclasses expect_close, a helper of the notebook"),
+    ("class M(torch.autograd.graph.TorchDispatchMode):\n    pass", "uses the attribute TorchDispatchMode"),
+    ("from torch.autograd.graph import TorchDispatchMode", "imports TorchDispatchMode from torch.autograd.graph"),
+    ("name = '_' * 2 + 'globals' + '_' * 2\nleak = ('{0.' + name + '}').format(expect_close)", "calls format"),
+    ("finalize = torch.nn.modules.module.weakref.finalize", "uses the attribute weakref"),
+    ("class Box:\n    def __del__(self):\n        pass", "defines __del__"),
 ])
 def test_tampering_is_named(source, rule):
     findings = check_answer("ex1_answer", source, PROTECTED)
@@ -137,6 +166,22 @@ def test_tampering_is_named(source, rule):
     "            other.grad += self.data * out.grad\n        out.backward_step = backward_step\n        return out\n"
     "    __rmul__ = __mul__\n    def __neg__(self):\n        return self * Value(-1.0)",
     "def outer(node):\n    def inner():\n        node.grad = 0.0\n    return inner",
+    # looking at values and timings, as IPython lets one
+    "def f(x):\n    return torch.sin(x)\n\nf(torch.ones(1))",
+    "%time f(torch.ones(1))",
+    "%timeit -n 3 -r 2 -q f(torch.ones(1))",
+    "%%time\ndef f(x):\n    return x * 2\ny = f(3)",
+    "%%timeit -n 1 -r 1 t = torch.ones(3)\nt.sum()",
+    "display(torch.ones(2))\nprint('why?')  # is it?",
+    "r = 7 % 3",
+    # addresses compared, not computed with; classes and formats written out
+    "def order(node, seen=None):\n    seen = set() if seen is None else seen\n    if id(node) in seen:\n"
+    "        return []\n    seen.add(id(node))\n    return [node]",
+    "held = {}\nt = torch.ones(2)\nheld[t.untyped_storage().data_ptr()] = t\nsame = t.data_ptr() == t.view(2).data_ptr()",
+    "import dataclasses\nPoint = dataclasses.make_dataclass('Point', ['x', 'y'])",
+    "import collections\nPair = collections.namedtuple('Pair', ['value', 'grad'])",
+    "text = '{:.3f} and {name}'.format(1.0, name='x')",
+    "kind = type(torch.ones(1))\nsame = type(3) is int",
 ])
 def test_ordinary_answers_pass(source):
     assert check_answer("ex1_answer", source, PROTECTED) == []

@@ -12,10 +12,14 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from adversarial_corpus import CASES
+from adversarial_corpus import CASES, KERNEL_AT_WORK
 from autograd_course.grading.execute import TrustedCell
+from autograd_course.grading import student_ids
+from autograd_course.grading.feedback import HideHiddenTests
 from autograd_course.grading.guard import Channel, Seal
+from autograd_course.grading.outputs import MAX_DATA_CHARACTERS, MAX_TEXT_CHARACTERS, MAX_TRACEBACK_LINES, capped
 from autograd_course.grading.worker import judge_evidence
+from autograd_course.validate import cell_names, policy_findings, validate
 from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
                             student_version, submit)
 
@@ -44,6 +48,50 @@ def test_case_scores_what_it_earned_with_its_reason(graded_corpus, case):
     assert (recorded["status"], recorded["score"]) == (case.status, case.score), said
     assert gradebook_scores(root)[case.name] == case.score
     assert case.reason in said
+
+
+def submitted_notebook(root, student: str) -> Path:
+    return root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def cells_short_of_full_marks(root, student: str) -> set[str]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
+        submission = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {grade.name for grade in submission.grades if grade.score < grade.max_score}
+
+
+HONEST = [case for case in CASES if case.name.startswith("honest_")]
+
+
+def test_the_kernels_normal_behaviour_is_honest_work():
+    assert {case.name for case in KERNEL_AT_WORK} <= {case.name for case in HONEST}
+
+
+@pytest.mark.parametrize("case", HONEST, ids=[case.name for case in HONEST])
+def test_make_validate_and_grading_agree_on_honest_work(graded_corpus, case):
+    """What make validate says of an honest notebook is what grading gives it: no finding, the same cells failing
+    (its visible tests decide an honest answer as the hidden ones do)."""
+    root, _ = graded_corpus
+    path = submitted_notebook(root, case.name)
+    assert policy_findings(nbformat.read(path, as_version=4), path.parent) == []
+    names = cell_names(path)
+    assert {names[cell["source"]] for cell in validate(path).get("failed", [])} == cells_short_of_full_marks(
+        root, case.name)
+
+
+NOTEBOOKS = [case for case in CASES if case.status != "rejected"]
+
+
+@pytest.mark.parametrize("case", NOTEBOOKS, ids=[case.name for case in NOTEBOOKS])
+def test_make_validate_reports_the_policy_findings_grading_records(graded_corpus, case):
+    """The answer policy says the same in both: make validate lists every finding the grader recorded for it
+    (the guard's findings come from running the notebook in the grader's kernel, which make validate does not)."""
+    root, _ = graded_corpus
+    path = submitted_notebook(root, case.name)
+    found = [str(finding) for finding in policy_findings(nbformat.read(path, as_version=4), path.parent)]
+    recorded = outcome(root, case.name)
+    assert [finding for finding in recorded["findings"] if finding in found] == found
+    assert not found or recorded["status"] == "flagged"
 
 
 def test_every_submission_has_exactly_one_outcome(graded_corpus):
@@ -96,6 +144,66 @@ def test_feedback_shows_hidden_test_failures_but_not_their_source(graded_corpus)
     assert "your formula must hold at every x, not only at 5.47" in html  # the hidden test's message
 
 
+def feedback_page(root, student: str) -> str:
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, f"--student={student}",
+                    "--log-level=WARN"], cwd=root, check=True)
+    return (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+
+
+def test_feedback_shows_no_output_of_hidden_tests(graded_corpus):
+    root, _ = graded_corpus
+    graded = (root / "autograded" / "prints_while_hidden_tests_call_it" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert "called at 0.3" in graded.read_text()  # the hidden tests called the answer at their points
+    html = feedback_page(root, "prints_while_hidden_tests_call_it")
+    assert "called at 0.3" not in html and "called at 5.47" not in html and "Hidden tests ran here" in html
+
+
+def test_huge_messages_and_reprs_are_cut_in_the_graded_notebook_and_feedback(graded_corpus):
+    root, _ = graded_corpus
+    graded = root / "autograded" / "megabytes_of_messages" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert graded.stat().st_size < 300_000
+    notebook = nbformat.read(graded, as_version=4)
+    error = next(output for c in notebook.cells if c.get("id") == "ex1_tests" for output in c.outputs
+                 if output.output_type == "error")
+    assert "m" * 1000 in error.evalue and "[cut: the grader keeps" in error.evalue
+    assert len(feedback_page(root, "megabytes_of_messages")) < 300_000
+
+
+def test_outputs_are_capped_one_message_at_a_time():
+    huge = "x" * (MAX_TEXT_CHARACTERS * 3)
+    error = capped({"msg_type": "error", "content": {"ename": "E" * 1000, "evalue": huge,
+                                                      "traceback": [huge] * (MAX_TRACEBACK_LINES * 2)}})["content"]
+    assert len(error["evalue"]) < MAX_TEXT_CHARACTERS + 100 and len(error["ename"]) < 300
+    assert len(error["traceback"]) == MAX_TRACEBACK_LINES + 1 and "[traceback cut]" in error["traceback"]
+    shown = capped({"msg_type": "execute_result", "content": {"data": {"text/plain": huge, "image/png": "i" * 10,
+                                                                       "application/x-big": "b" * (MAX_DATA_CHARACTERS + 1)}}})
+    data = shown["content"]["data"]
+    assert data["text/plain"].endswith("characters of this output]") and data["image/png"] == "i" * 10
+    assert "application/x-big" not in data
+    assert capped({"msg_type": "display_data", "content": {"data": {"image/png": "p" * (MAX_DATA_CHARACTERS + 1)}}})[
+        "content"]["data"] == {"text/plain": f"[image/png output of {MAX_DATA_CHARACTERS + 1} characters: not kept by the grader]"}
+    small = {"msg_type": "error", "content": {"ename": "E", "evalue": "v", "traceback": ["E: v"]}}
+    assert capped(small) == small
+    stream = {"msg_type": "stream", "content": {"name": "stdout", "text": huge}}
+    assert capped(stream) is stream  # printed text is capped per cell by the notebook client
+
+
+def test_feedback_keeps_a_visible_test_cells_output_and_every_message():
+    visible = nbformat.v4.new_code_cell("print('checked')", metadata={"nbgrader": {"grade": True}})
+    visible.outputs = [nbformat.v4.new_output("stream", name="stdout", text="checked\n")]
+    hidden = nbformat.v4.new_code_cell("check(1)\n### BEGIN HIDDEN TESTS\ncheck(2)\n### END HIDDEN TESTS",
+                                       metadata={"nbgrader": {"grade": True}})
+    hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret point 2\n"),
+                      nbformat.v4.new_output("error", ename="AnswerMismatch", evalue="m" * 100_000,
+                                             traceback=["line 3 of the hidden test", "AnswerMismatch: ..."])]
+    for each in (visible, hidden):
+        HideHiddenTests().preprocess_cell(each, {}, 0)
+    assert [output.text for output in visible.outputs] == ["checked\n"]
+    assert [output.output_type for output in hidden.outputs] == ["error"] and "check(2)" not in hidden.source
+    assert hidden.outputs[0].traceback == [f"AnswerMismatch: {hidden.outputs[0].evalue}"]
+    assert len(hidden.outputs[0].evalue) < 6_000
+
+
 def test_batch_killed_midway_is_finished_by_running_again(tmp_path):
     root = make_course(tmp_path)
     students = ["ada", "ben", "cy"]
@@ -117,6 +225,28 @@ def test_batch_killed_midway_is_finished_by_running_again(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(path.stem for path in first.parent.glob("*.json")) == students
     assert gradebook_scores(root) == {student: 6 for student in students}
+
+
+SCRIPTED_ID = "s<img src=x onerror=alert(1)>"
+
+
+def test_unsafe_student_ids_are_refused_and_findings_escaped_while_the_batch_is_graded(tmp_path):
+    root = make_course(tmp_path)
+    submit(root, "ada", solved(root))
+    submit(root, SCRIPTED_ID, solved(root))
+    hostile = solved(root)
+    next(c for c in hostile.cells if c.get("id") == "ex1_answer").source += "\nimport os  # <script>alert(2)</script>"
+    submit(root, "eve", hostile)
+    result = grade(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"refused student id {SCRIPTED_ID!r}" in result.stdout
+    assert gradebook_scores(root) == {"ada": 6, "eve": 0}
+    assert sorted(path.name for path in (root / "grading" / ASSIGNMENT).glob("*.json")) == ["ada.json", "eve.json"]
+    report = (root / "grading" / ASSIGNMENT / "integrity.md").read_text()
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in report and "<script>" not in report
+    assert student_ids.refusal("ada.lovelace+1@example.org") is None and student_ids.refusal("s-42_b") is None
+    for unsafe in (SCRIPTED_ID, "../ada", "", "-rf", "x" * 101, "a b", "ü"):
+        assert student_ids.refusal(unsafe), unsafe
 
 
 def test_refuses_to_grade_without_a_sandbox_unless_told(tmp_path):

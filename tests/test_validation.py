@@ -9,9 +9,10 @@ from jupyter_core.paths import jupyter_config_path
 from nbgrader.apps import NbGrader
 from nbgrader.validator import Validator
 
-from autograd_course.validate import POLICY_ERROR, validate
+from autograd_course.validate import POLICY_ERROR, policy_findings, validate
 from conftest import COURSE
-from notebook_cells import grade_cells
+from misconceptions import Correct, load, with_answers
+from notebook_cells import answered, grade_cells
 
 TCP_WARNING = "without encryption"
 
@@ -114,3 +115,22 @@ def test_jupyterlab_validate_button_shows_the_findings(tmp_path, monkeypatch):
         assert cell["raw_error"].startswith(POLICY_ERROR)
         assert "ex1_answer line 3: uses getattr" in cell["raw_error"]
         assert "instead: getattr(obj, name) -> write obj.name" in cell["raw_error"]
+
+
+def test_make_validate_finds_nothing_in_the_misconception_corpus(assignment_id):
+    """Grading records no finding for any case of the corpus (test_misconceptions); make validate's policy agrees
+    on every one, and passes the correct answers of 01 outright."""
+    reference = answered(COURSE.student_notebook(assignment_id), COURSE.source_notebook(assignment_id))
+    folder = COURSE.root / "notebooks" / assignment_id  # named after the assignment, as a student's folder is
+    for case in load(assignment_id):
+        assert policy_findings(with_answers(reference, case), folder) == [], case.name
+
+
+def test_make_validate_passes_the_correct_answers_of_01(tmp_path):
+    reference = answered(COURSE.student_notebook("01_chain_rule"), COURSE.source_notebook("01_chain_rule"))
+    for case in load("01_chain_rule"):
+        if isinstance(case, Correct):
+            folder = tmp_path / case.name / "01_chain_rule"
+            folder.mkdir(parents=True)
+            nbformat.write(with_answers(reference, case), folder / "01_chain_rule.ipynb")
+            assert validate(folder / "01_chain_rule.ipynb") == {}, case.name

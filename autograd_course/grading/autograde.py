@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -34,6 +35,7 @@ from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..release import record_in_gradebook
+from . import student_ids
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .guard import cell_digest
 from .policy import check_answer, notebook_protected_names
@@ -120,7 +122,7 @@ class TrustedAutograder:
         """Outcomes already recorded for unchanged submissions, and the students still to grade."""
         done, todo = [], []
         for student in students or self.students():
-            previous = self.recorded(student)
+            previous = None if student_ids.refusal(student) else self.recorded(student)
             if not force and previous and previous.status in FINAL \
                     and previous.digest == digest_of(self.submission_path(student)):
                 done.append(previous)
@@ -129,6 +131,8 @@ class TrustedAutograder:
         return done, todo
 
     def record(self, outcome: Outcome) -> None:
+        if student_ids.refusal(outcome.student):
+            return  # no file is named after a refused id: the summary reports it
         self.outcomes_dir.mkdir(parents=True, exist_ok=True)
         target = self.outcomes_dir / f"{outcome.student}.json"
         partial = target.with_suffix(".json.partial")
@@ -138,6 +142,8 @@ class TrustedAutograder:
     # -- one submission: prepared here, run by a worker, finished here ----------------------------
     def prepare(self, student: str) -> Prepared | Outcome:
         """Assemble and check a submission; a notebook that cannot be read is rejected on the spot."""
+        if refused := student_ids.refusal(student):  # before any path or gradebook row is made from it
+            return Outcome(student, self.assignment, "rejected", "", reason=refused)
         path = self.submission_path(student)
         digest = digest_of(path)
         try:
@@ -258,7 +264,9 @@ class TrustedAutograder:
                  "Submissions whose code tried something the tests cannot allow. Each was scored 0;",
                  "review the lines below and regrade by hand in formgrader where the finding is innocent.", ""]
         for outcome in flagged:
-            lines += [f"## {outcome.student}", "", *(f"- {finding}" for finding in outcome.findings), ""]
+            # Markdown viewers render HTML: the findings quote the submission's code.
+            lines += [f"## {escape(outcome.student, quote=False)}", "",
+                      *(f"- {escape(finding, quote=False)}" for finding in outcome.findings), ""]
         if not flagged:
             lines.append("No findings.")
         self.outcomes_dir.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from traitlets import Any, Dict, Integer
 from .assemble import nbgrader_meta
 from .guard import cell_digest, end_marker
 from .kernel_host import HostDied
+from .outputs import capped
 from .sandbox import Sandbox
 from . import syntax
 
@@ -159,6 +160,7 @@ class TrustedNotebookClient(NotebookClient):
         self.replies[cell_index] = execute_reply
 
     def output(self, outs, msg, display_id, cell_index):
+        msg = capped(msg)
         if msg["msg_type"] == "stream":
             used = self._stream_characters.get(cell_index, 0)
             room = self.output_budget - used

@@ -36,7 +36,7 @@ An event whose innermost Python code is the submission's is judged as the submis
   access (``sys._getframe``, ``tb_frame``, ``gi_frame``), class or function attribute patching,
   ``marshal``; refused outright (the kernel ends at once): the garbage collector, tracing,
   ctypes, new audit hooks, building code or function objects;
-- ``escape``: files outside the folder (and ``/proc/*/mem``, ``fd``, ``environ``), sockets,
+- ``escape``: files outside the folder (and ``/proc/*/mem``, ``maps``, ``fd``, ``environ`` ...), sockets,
   processes, signals, ``chdir``;
 - ``deserialize``: a pickle class look-up of anything beyond plain data, whoever asks for it.
 
@@ -46,7 +46,9 @@ streams, display hook and publisher, event manager, compiler and input transform
 as a whole (its class, the dicts of every class in its MRO, and its instance dict, where any
 value that is not plain data must be the same object); and torch's state that decides what a
 comparison returns (function and dispatch mode stacks, grad and inference mode, default dtype
-and device), which an answer cell or a test cell must leave as it found it. Before each test
+and device), which an answer cell or a test cell must leave as it found it. IPython's output history (``_``,
+``Out[N]`` ...) is the kernel's normal work, not a change; what the machinery makes on first use (the magics an
+answer may use, traits with computed defaults) is made before the first snapshot. Before each test
 cell the dispatcher's operator registrations are compared with those of the kernel host, which
 never ran student code.
 
@@ -62,10 +64,11 @@ import hmac
 import json
 import linecache
 import os
+import re
 import sys
 import types
 
-from .policy import ALLOWED_IMPORTS
+from .policy import ALLOWED_IMPORTS, ALLOWED_MAGICS
 
 WATCHED_FUNCTIONS = {
     "torch": ["allclose", "isclose", "equal", "eq", "isfinite", "all", "any", "abs", "tensor", "as_tensor",
@@ -99,7 +102,9 @@ INNERMOST_EVENTS = {"import", "compile", "sys._getframe", "object.__setattr__", 
 PLAIN_PICKLE_GLOBALS = {("builtins", name) for name in ("set", "frozenset", "bytearray", "complex", "slice",
                                                          "range", "bytes", "list", "dict", "tuple")} \
     | {("collections", "OrderedDict"), ("_codecs", "encode")}
-PRIVATE_PROC_FILES = ("/mem", "/fd", "/fdinfo", "/environ", "/map_files", "/pagemap")
+# What a process's /proc files tell of its memory and descriptors: where the hook, the key and the hidden tests are.
+PRIVATE_PROC_FILES = ("/mem", "/fd", "/fdinfo", "/environ", "/map_files", "/pagemap", "/maps", "/smaps", "/numa_maps",
+                      "/auxv", "/stack", "/syscall", "/task", "/root", "/cwd", "/exe")
 REFUSED_EXIT_STATUS = 86
 MAX_REPORTS = 200  # findings; evidence records are never capped
 EVIDENCE = ("started", "ran")  # an instructor cell began; a test cell ran to its end marker
@@ -244,8 +249,13 @@ VOLATILE = ("_trait_values.last_execution_result", "_trait_values.exec_result", 
             "_user_ns", "ns_table.user_global", "ns_table.user_local")  # the notebook's names: _check_namespace
 
 
+# IPython's output history: what a cell's last bare expression showed (``_``, ``__``, ``___``, ``_N``, ``Out[N]``),
+# kept by the display hook and the shell. Only the values recorded change; the objects holding them stay watched.
+OUTPUT_HISTORY = re.compile(r"(user_ns_hidden\.)?(_{1,3}|_\d+|(Out|_oh)\.\d+)(\..*)?")
+
+
 def _volatile(path: str) -> bool:
-    return any(path == name or path.startswith(name + ".") for name in VOLATILE)
+    return any(path == name or path.startswith(name + ".") for name in VOLATILE) or bool(OUTPUT_HISTORY.fullmatch(path))
 
 
 class Guard:
@@ -521,7 +531,9 @@ class Guard:
     def _check_machinery(self, shell, next_cell: str, by_submission: bool) -> None:
         """The kernel's machinery, each object compared whole with what it was before student code ran."""
         if self.machinery is None or not by_submission:
-            self.machinery = {name: (obj, _whole(obj)) for name, obj in self._machinery_objects(shell).items()}
+            objects = self._machinery_objects(shell)
+            _settle(shell, objects.values())
+            self.machinery = {name: (obj, _whole(obj)) for name, obj in objects.items()}
             return
         if self.machinery["shell"][0] is not shell:
             self.report("tamper", "replaced", "the IPython shell", None, next_cell)
@@ -557,6 +569,20 @@ class Guard:
                 "dispatch modes": torch._C._len_torch_dispatch_stack(),
                 "grad mode": torch.is_grad_enabled(), "inference mode": torch.is_inference_mode_enabled(),
                 "default dtype": torch.get_default_dtype(), "default device": str(torch.get_default_device())}
+
+
+def _settle(shell, objects) -> None:
+    """Create now, from trusted code, what the kernel's machinery creates on first use: the magics an answer may
+    use (IPython loads their class on first call and adds it to ``shell.configurables``) and the traits computed
+    on first read (the display publisher's thread-local parent header on the first ``display()``)."""
+    for name in ALLOWED_MAGICS:
+        shell.find_line_magic(name)
+    for obj in objects:
+        for name in getattr(obj, "trait_names", lambda: [])():
+            try:
+                getattr(obj, name)
+            except Exception:  # a trait without a default stays unset, as it would without the guard
+                pass
 
 
 def _plain(value) -> str:

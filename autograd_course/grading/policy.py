@@ -29,12 +29,18 @@ from dataclasses import dataclass
 from . import syntax
 
 ALLOWED_IMPORTS = {"torch", "math", "numpy", "functools", "itertools", "collections", "typing", "dataclasses"}
+# IPython magics an answer may use: they time the code they are given, which is checked as answer code. Every
+# other magic, shell command (``!ls``) or help request (``f?``) reaches the kernel.
+ALLOWED_MAGICS = ("time", "timeit")
+# The options of %timeit that only choose how it times and prints (-v would bind a name of the magic's choosing).
+TIMEIT_OPTIONS = re.compile(r"\s*(-[nrp]\s*\d+|-[qotc])(?=\s|$)")
+MAGIC_RUNNERS = {"run_line_magic", "run_cell_magic"}
 # Parts of torch and numpy that register operators, override functions, compile, load or run code,
 # or reach C: allowed roots, forbidden branches.
 EXTENSION_POINTS = ("torch.library", "torch.overrides", "torch.utils", "torch.ops", "torch.classes", "torch.hub",
                     "torch.package", "torch.jit", "torch.fx", "torch.compiler", "torch.export", "torch.onnx",
                     "torch.serialization", "torch.multiprocessing", "torch.distributed", "numpy.ctypeslib",
-                    "numpy.f2py", "numpy.distutils")
+                    "numpy.f2py", "numpy.distutils", "numpy.lib.stride_tricks")
 # Builtins that run code, reach objects by a computed name, or reach the kernel.
 FORBIDDEN_BUILTINS = {"exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals",
                       "vars", "breakpoint", "input", "get_ipython", "exit", "quit", "memoryview", "help"}
@@ -53,6 +59,14 @@ ALLOWED_PRIVATE_ATTRIBUTES = {"_version"}
 # Forbidden even where an ordinary object has an attribute of that name: ndarray.ctypes hands out ctypes objects,
 # whose types read and write raw memory.
 RAW_MEMORY_ATTRIBUTES = {"ctypes"}
+# Functions that view memory they are handed (a buffer, a DLPack capsule) as an array: with an address they read and
+# write the kernel's memory. Addresses themselves are ordinary (a set of id(node), a dict by storage.data_ptr()): an
+# answer may compare them, never compute with them.
+RAW_MEMORY_FUNCTIONS = {"frombuffer", "from_dlpack"}
+# Calls that build a class from a namespace dict or a tuple of bases, whose names a class statement would show.
+CLASS_BUILDING_KEYWORDS = {"namespace", "bases", "metaclass"}
+# str.format reads attributes and items by the names in its format string: only a literal one may be formatted.
+FORMATTING_METHODS = {"format", "format_map"}
 # From a generator's frame, f_back and f_globals lead to the tests' namespace; code objects can be rebuilt.
 FRAME_ATTRIBUTES = frozenset(name for kind in (types.FrameType, types.TracebackType, types.GeneratorType,
                                                types.CoroutineType, types.AsyncGeneratorType, types.CodeType)
@@ -90,6 +104,10 @@ ADVICE = {
     "global": "declare global only names of your own",
     "subclass": "return plain torch.Tensor values: torch.tensor(...), not a subclass",
     "defines_dunder": "write an ordinary method or function instead",
+    "raw_memory": "compare objects with `is` and storages with ==; an answer never computes with an address",
+    "mode": "torch's function and dispatch modes change what the tests compute: compute the value itself",
+    "subclass_helper": "write a class of your own: the notebook's helpers are the tests'",
+    "magic": "remove it: answers may use only %time and %timeit (without -v), and no ! shell commands or ? help",
 }
 BUILTIN_ADVICE = {"getattr": "getattr", "setattr": "setattr", "delattr": "delattr", "exec": "exec", "eval": "exec",
                   "compile": "exec", "open": "open", "input": "open", "globals": "namespace",
@@ -114,7 +132,9 @@ def derive_reachable_names() -> dict[str, list[str]]:
     torch = sys.modules["torch"]
     allowed = [module for name, module in sorted(sys.modules.items())
                if isinstance(module, types.ModuleType) and module_allowed(name)]
-    leads_out, leads_in, allowed_modules, tensor_classes = set(), set(), set(), set()
+    modes = (sys.modules["torch.overrides"].TorchFunctionMode,
+             sys.modules["torch.utils._python_dispatch"].TorchDispatchMode)
+    leads_out, leads_in, allowed_modules, tensor_classes, mode_classes = set(), set(), set(), set(), set()
     for module in allowed:
         allowed_modules.add(module.__name__)
         for name, value in vars(module).items():
@@ -122,6 +142,8 @@ def derive_reachable_names() -> dict[str, list[str]]:
                 (leads_in if module_allowed(value.__name__) else leads_out).add(name)
             elif isinstance(value, type) and issubclass(value, torch.Tensor):
                 tensor_classes.add(name)
+            elif isinstance(value, type) and issubclass(value, modes):
+                mode_classes.add(name)
         for submodule in pkgutil.iter_modules(getattr(module, "__path__", [])):
             full_name = f"{module.__name__}.{submodule.name}"
             (leads_in if module_allowed(full_name) else leads_out).add(submodule.name)
@@ -137,7 +159,9 @@ def derive_reachable_names() -> dict[str, list[str]]:
             "ambiguous_module_attributes": sorted(leads_out & leads_in),
             "ordinary_attributes": sorted((leads_out & ordinary) - RAW_MEMORY_ATTRIBUTES),
             "allowed_modules": sorted(allowed_modules),
-            "tensor_classes": sorted(tensor_classes)}
+            "tensor_classes": sorted(tensor_classes),
+            # torch.autograd.graph.TorchDispatchMode: modes decide what every torch call returns while entered.
+            "mode_classes": sorted(mode_classes)}
 
 
 @functools.cache
@@ -159,17 +183,23 @@ def student_rules() -> str:
         "(not `from torch import library`, not `from numpy import ctypeslib`) and no `*`.",
         f"- Do not call {listed(FORBIDDEN_BUILTINS)} or `type(name, bases, namespace)`, nor what loads, compiles "
         f"or evaluates code or data: {listed(CODE_FROM_DATA - FORBIDDEN_BUILTINS)} (`torch.load`, `numpy.load` "
-        "...). Write annotations as expressions, not strings.",
+        "...). Write annotations as expressions, not strings, and call `.format` only on a literal string. Of "
+        f"IPython's magics use only {listed((f'%{name}' for name in ALLOWED_MAGICS), list)} (not `%timeit -v`); no "
+        "`!` shell commands, no `?` help.",
         "- No `_private` or `__dunder__` attributes, names, keywords or strings, except "
         f"{listed(f'tensor.{name}' for name in ALLOWED_PRIVATE_ATTRIBUTES)} and the container methods "
         f"{listed(CONTAINER_METHODS)} on your own objects; no frame or code attributes (`gi_frame`, `f_globals`, "
         "`tb_frame`, `co_code` ...) and no attribute that leads to another module (`torch.os`, `torch.utils`, "
-        "`array.ctypes`).",
+        "`array.ctypes`). Nothing that views raw memory (`numpy.lib.stride_tricks`, "
+        f"{listed(RAW_MEMORY_FUNCTIONS)}) and no arithmetic with addresses (`id(x) + 8`, `t.data_ptr() - base`); "
+        "comparing them is fine.",
         "- Do not assign or delete attributes of modules or of objects you did not create (`torch.allclose = ...`).",
         "- Do not rebind or change the notebook's own names (its imports, its helpers, the variables its tests "
         "use); `global` only for names of your own.",
-        "- No classes that subclass `torch.Tensor` or `torch.nn.Parameter`, pass `metaclass=` or define dunder "
-        f"methods (`def __eq__`) other than {listed(DEFINABLE_METHODS, list)}.",
+        "- No classes that subclass `torch.Tensor`, `torch.nn.Parameter`, a torch mode (`TorchDispatchMode`) or a "
+        "class of the notebook, pass `metaclass=` or define dunder methods (`def __eq__`) other than "
+        f"{listed(DEFINABLE_METHODS, list)}; no classes built at run time (`bases=` or `namespace=` to "
+        "`make_dataclass`, `type(SomeClass)`, `type(x)(...)`).",
     ])
 
 
@@ -205,11 +235,55 @@ def used_names(tree: ast.AST) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
+@functools.cache
+def _ipython_transformer():
+    # Imported on first use: the fresh interpreter of reachable_names never needs IPython.
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
+def as_python(source: str) -> str:
+    """A cell's source as the kernel runs it: IPython's syntax (``%time``, ``!ls``, ``f?``) turned into the calls of
+    ``get_ipython()`` it stands for, plain Python unchanged (line numbers are kept for line magics)."""
+    if not any(mark in source for mark in "%!?"):
+        return source
+    try:
+        return _ipython_transformer().transform_cell(source)
+    except Exception:  # what IPython cannot transform, the kernel cannot run either: the cell fails its tests
+        return source
+
+
 def parse(source: str) -> ast.AST | None:
     try:
-        return syntax.parse(source)
+        return syntax.parse(as_python(source))
     except SyntaxError:
         return None
+
+
+def magic_call(node: ast.Call) -> tuple[str, str, str | None] | None:
+    """``(name, line, cell)`` of a magic as IPython's transformer writes it:
+    ``get_ipython().run_line_magic('time', 'f(1)')`` or ``get_ipython().run_cell_magic('time', '', 'body')``."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr in MAGIC_RUNNERS and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"
+            and not func.value.args and not func.value.keywords and not node.keywords
+            and len(node.args) == (2 if func.attr == "run_line_magic" else 3)
+            and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in node.args)):
+        return None
+    values = [arg.value for arg in node.args]
+    return values[0], values[1], values[2] if len(values) == 3 else None
+
+
+def timed_code(name: str, line: str) -> str | None:
+    """The code an allowed magic's line runs (after %timeit's timing options); None for any other magic or
+    option."""
+    if name not in ALLOWED_MAGICS:
+        return None
+    if name == "timeit":
+        while (option := TIMEIT_OPTIONS.match(line)) is not None:
+            line = line[option.end():]
+    return None if line.lstrip().startswith("-") else line
 
 
 def root_of(node: ast.AST) -> ast.AST:
@@ -217,6 +291,13 @@ def root_of(node: ast.AST) -> ast.AST:
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
     return node
+
+
+def is_address(node: ast.AST) -> bool:
+    """``id(x)`` or ``t.data_ptr()``: an address, which an answer may compare but not compute with."""
+    return isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Name) and node.func.id == "id")
+        or (isinstance(node.func, ast.Attribute) and node.func.attr == "data_ptr"))
 
 
 class AnswerChecker(ast.NodeVisitor):
@@ -330,6 +411,10 @@ class AnswerChecker(ast.NodeVisitor):
                 self.flag(node, f"imports {alias.name} from {module}", "module_attribute")
             elif alias.name in FORBIDDEN_BUILTINS | CODE_FROM_DATA:
                 self.flag(node, f"imports {alias.name} from {module}", "code_from_data")
+            elif alias.name in RAW_MEMORY_FUNCTIONS:
+                self.flag(node, f"imports {alias.name} from {module}", "raw_memory")
+            elif alias.name in self.reachable["mode_classes"]:
+                self.flag(node, f"imports {alias.name} from {module}", "mode")
             elif not self.local_scopes and (alias.asname or alias.name) in self.protected:
                 self.flag(node, f"rebinds {alias.asname or alias.name}", "rebinds")
             else:
@@ -343,6 +428,8 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"uses {node.id}", "code_from_data")
         elif node.id == "type":
             self.flag(node, "uses type other than as type(value)", "builds_class")
+        elif node.id in self.reachable["mode_classes"] and node.id not in self.protected:
+            self.flag(node, f"uses {node.id}", "mode")
         elif node.id.startswith("__") and not (self.in_class_body and node.id in DEFINABLE_METHODS):
             self.flag(node, f"uses {node.id}", "dunder")
         elif isinstance(node.ctx, (ast.Store, ast.Del)) and not self.local_scopes and node.id in self.protected:
@@ -364,6 +451,10 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"uses the attribute {attr}", "module_attribute")
         elif attr in CODE_FROM_DATA:
             self.flag(node, f"uses the attribute {attr}", "code_from_data")
+        elif attr in RAW_MEMORY_FUNCTIONS:
+            self.flag(node, f"uses the attribute {attr}", "raw_memory")
+        elif attr in self.reachable["mode_classes"]:
+            self.flag(node, f"uses the attribute {attr}", "mode")
         if isinstance(node.ctx, (ast.Store, ast.Del)) and not self.is_local(node) and not self.is_own(node):
             self.flag(node, f"assigns the attribute {attr} of an object it did not create", "assigns_attribute")
         self.generic_visit(node)
@@ -382,17 +473,56 @@ class AnswerChecker(ast.NodeVisitor):
             self.flag(node, f"changes {protected}, which the tests use", "changes")
         self.generic_visit(node)
 
+    def visit_magic(self, node: ast.Call, name: str, line: str, cell: str | None) -> None:
+        """An allowed magic's code is checked as the answer's own, at module level (where IPython runs it)."""
+        code = timed_code(name, line)
+        if code is None:
+            self.flag(node, f"uses the magic %{name}", "magic")
+            return
+        # A cell magic's body starts on the line after it; a line magic's code is on its own line.
+        for text, first_line in ((code, node.lineno), (cell, node.lineno + 1)):
+            tree = parse(text) if text else None
+            if tree is None:
+                continue
+            ast.increment_lineno(tree, first_line - 1)
+            scopes = self.local_scopes, self.function_scopes, self.in_class_body
+            self.local_scopes, self.function_scopes, self.in_class_body = [], [], False
+            for statement in tree.body:
+                self.visit(statement)
+            self.local_scopes, self.function_scopes, self.in_class_body = scopes
+
     def visit_Call(self, node: ast.Call) -> None:
+        magic = magic_call(node)
+        if magic is not None:
+            self.visit_magic(node, *magic)
+            return
         if isinstance(node.func, ast.Name) and node.func.id == "type":
             if len(node.args) + len(node.keywords) != 1:
                 self.flag(node, "builds a class with type()", "builds_class")
+            elif node.args and (self.reaches_protected(node.args[0]) or self.module_path(node.args[0])):
+                # the type of a class is its metaclass, which builds classes: the type of a value is all an answer
+                # needs
+                self.flag(node, f"takes the type of {ast.unparse(node.args[0])}", "builds_class")
         else:
             self.visit(node.func)
+        if isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Name) and node.func.func.id == "type":
+            self.flag(node, "calls what type() returned", "builds_class")
+        if isinstance(node.func, ast.Attribute) and node.func.attr in FORMATTING_METHODS and not (
+                isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):
+            self.flag(node, f"calls {node.func.attr} on a string built at run time", "dunder_string")
         for keyword in node.keywords:
             if keyword.arg and DUNDER.fullmatch(keyword.arg):
                 self.flag(node, f"passes the keyword {keyword.arg}", "dunder_string")
+            elif keyword.arg in CLASS_BUILDING_KEYWORDS:
+                self.flag(node, f"builds a class at run time ({keyword.arg}=)", "builds_class")
         for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
             self.visit(argument)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        for side in (node.left, node.right):
+            if is_address(side):
+                self.flag(node, f"computes with a memory address ({ast.unparse(side)})", "raw_memory")
+        self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and DUNDER.search(node.value):
@@ -466,6 +596,8 @@ class AnswerChecker(ast.NodeVisitor):
             last = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
             if last is None or last in self.reachable["tensor_classes"] or "Tensor" in text or "Parameter" in text:
                 self.flag(node, f"subclasses {text}", "subclass")
+            elif self.reaches_protected(base) and self.module_path(base) is None:
+                self.flag(node, f"subclasses {text}, a helper of the notebook", "subclass_helper")
             self.visit(base)
         for keyword in node.keywords:
             self.flag(node, f"passes {keyword.arg} to a class statement", "builds_class")
