@@ -1,7 +1,9 @@
 """One grading slot: a sandboxed kernel host, and the folder each submission's kernel runs in.
 
 A ``Worker`` starts ``kernel_host`` inside the sandbox (``Sandbox.wrap``) with one Unix socket
-to talk over, and restarts it if a submission killed it. ``Worker.run(job)`` writes the
+to talk over, and restarts it if a submission killed it. Everything the sandbox can write (the
+folder and ``/tmp``) is on one size-limited tmpfs, and the host runs in a memory cgroup
+(``resources``), both the slot's for its whole life. ``Worker.run(job)`` writes the
 submission's files into a fresh folder, runs the notebook in a kernel forked by the host, checks
 the shipped files from outside, then has the host kill everything the submission left behind and
 empties the folder, so that the next submission starts from nothing.
@@ -32,6 +34,7 @@ import nbformat
 from .execute import TrustedCell, execute
 from .guard import MAX_RECORD_BYTES, Channel
 from .kernel_host import HostDied
+from .resources import UsageWatch, MemoryCgroup, Scratch, size_text
 from .sandbox import Sandbox
 
 MESSAGE_BYTES = 1 << 20
@@ -62,6 +65,7 @@ class Result:
     changed_shipped: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)  # findings about the guard's channel and its evidence
     cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
+    exceeded: list[str] = field(default_factory=list)  # limits the submission ran into, seen from outside
 
 
 class ChannelReader(threading.Thread):
@@ -126,11 +130,16 @@ class Worker:
         self.sandbox = sandbox
         self.uid = sandbox.reserve_uid()
         self.root = root.resolve()
-        self.work = self.root / "work"  # bound read-write into the sandbox
+        self.scratch_root = self.root / "scratch"  # a tmpfs of sandbox.storage_limit bytes, mounted on first start
+        self.work = self.scratch_root / "work"  # bound read-write into the sandbox
+        self.tmp = self.scratch_root / "tmp"  # the sandbox's /tmp
         self.folder = self.work / "submission"  # the kernel's working directory
         self.matplotlib_config = self.work / "matplotlib"  # must be writable, so it is seeded again every time
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
+        self.scratch: Scratch | None = None
+        self.memory: MemoryCgroup | None = None
+        self.limited = False  # the scratch and cgroup are set up (they may still be None where impossible)
 
     # -- the host process ----------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -139,17 +148,37 @@ class Worker:
                 "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
+    def limit(self) -> None:
+        """Mount the slot's scratch and make its memory cgroup, once (the host may be restarted many times)."""
+        if self.limited:
+            return
+        for folder in (self.root, self.scratch_root):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.scratch = Scratch.mount(self.scratch_root, self.sandbox.storage_limit, self.sandbox.file_count_limit)
+        # Named after the slot's reserved uid, so that a cgroup a killed grader left behind is reused.
+        name = f"autograd-course-sandbox-{self.uid}" if self.uid is not None else f"autograd-course-{os.getpid()}-" \
+                                                                                   f"{id(self)}"
+        self.memory = MemoryCgroup.create(name, self.sandbox.resident_memory_limit)
+        self.limited = True
+
     def start(self) -> None:
-        self.close()
-        for folder in (self.root, self.work):
+        self.stop_host()
+        self.limit()
+        for folder in (self.root, self.scratch_root, self.work):
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o755)
-        remove_contents(self.work)
+        self.tmp.mkdir(exist_ok=True)
+        for folder in (self.work, self.tmp):  # a host a submission killed could not empty /tmp
+            remove_contents(folder)
+        os.chmod(self.tmp, 0o1777)  # as on any Linux (sticky, writable by all)
         self.seed_matplotlib()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-m", "autograd_course.grading.kernel_host", "--control-fd", str(theirs.fileno()),
                 "--work", str(self.work), *(["--confined"] if self.sandbox.confined else [])]
-        command = self.sandbox.wrap(argv, self.work, self.environment(), self.uid)
+        command = self.sandbox.wrap(argv, self.work, self.environment(), self.uid,
+                                    tmp=self.tmp if self.scratch else None)
+        if self.memory:
+            command = self.memory.enter(command)
         with open(self.root / "host.log", "ab") as log:
             self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=log)
@@ -170,7 +199,7 @@ class Worker:
         try:
             socket.send_fds(self.control, [json.dumps({"op": op, **fields}).encode()], list(fds))
         except OSError as error:
-            self.close()
+            self.stop_host()
             raise HostDied(f"the kernel host has exited: {error}") from None
         return self._receive(timeout)
 
@@ -184,11 +213,11 @@ class Worker:
         else:
             reason = "the kernel host has exited"
         if not message:
-            self.close()
+            self.stop_host()
             raise HostDied(reason)
         return json.loads(message)
 
-    def close(self) -> None:
+    def stop_host(self) -> None:
         if self.control is not None:
             self.control.close()
             self.control = None
@@ -196,6 +225,16 @@ class Worker:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+    def close(self) -> None:
+        """Stop the host and give back the slot's scratch and cgroup."""
+        self.stop_host()
+        if self.scratch:
+            self.scratch.unmount()
+        if self.memory:
+            self.memory.remove()
+        self.scratch = self.memory = None
+        self.limited = False
 
     def seed_matplotlib(self) -> None:
         """matplotlib's font list, prebuilt: building it inside the sandbox would write to stderr."""
@@ -240,17 +279,30 @@ class Worker:
         read_end, write_end = os.pipe()
         reader = ChannelReader(read_end)
         reader.start()
+        watch = UsageWatch(self.scratch) if self.scratch else None
+        if watch:
+            watch.start()
+        kills = self.memory.oom_kills() if self.memory else 0
         try:
             run = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
                           shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
             changed = self.changed_shipped_files(job.shipped)
         finally:
             os.close(write_end)
+            peak = watch.stop() if watch else 0
             self.end_submission()  # the pipe closes when the last process of the submission is killed
             reader.join(timeout=5)
         channel = Channel(reader.lines, reader.overflowed)
         evidence = channel.problems + judge_evidence(run.trusted, channel)
-        return Result(nbformat.writes(run.notebook), channel.findings, run.stopped, changed, evidence, run.cell_names)
+        exceeded = [f"after the run: wrote {size_text(peak)}, up to the limit of {size_text(self.scratch.size)} "
+                    f"on what a submission may write (its folder and /tmp together)"] \
+            if self.scratch and self.scratch.filled(peak) else []
+        stopped = run.stopped
+        if self.memory and self.memory.oom_kills() > kills:
+            stopped = (f"the kernel was killed at the memory limit ({size_text(self.sandbox.resident_memory_limit)} "
+                       f"resident, files in /tmp included)")
+        return Result(nbformat.writes(run.notebook), channel.findings, stopped, changed, evidence, run.cell_names,
+                      exceeded)
 
     def end_submission(self) -> None:
         """Kill everything the submission left (closing the guard's pipe), then empty and re-seed the folder."""
