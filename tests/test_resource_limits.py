@@ -18,7 +18,8 @@ import pytest
 
 from autograd_course.grading import autograde
 from autograd_course.grading.diskspace import RESERVE_BYTES, DiskFull, free_bytes, is_disk_full, stop_when_full
-from autograd_course.grading.resources import MemoryCgroup, Scratch, UsageWatch, own_memory_cgroup, size_text
+from autograd_course.grading.resources import (MOUNT_NAME, MemoryCgroup, Scratch, UsageWatch, own_memory_cgroup,
+                                               size_text, unmount_abandoned)
 from grading_course import ASSIGNMENT, grade, gradebook_scores, make_course, outcome, solved, submit
 
 MiB = 2**20
@@ -38,6 +39,7 @@ for place in ("/tmp", "."):
         print(place, "stopped by", type(error).__name__)
 print("written", written)
 """
+ONE_BIG_FILE = "import numpy\ntry:\n    numpy.zeros(2**24).tofile('big.bin')\nexcept OSError:\n    pass\n"  # 128 MiB
 ALLOCATE = "kept = torch.ones(1000 * 2**18)\n"  # 1000 MiB of float32, every page touched
 
 
@@ -67,6 +69,7 @@ def test_a_submission_filling_its_folder_and_tmp_stops_at_the_cap_beside_honest_
     submit(root, "a_honest", solved_notebook)
     submit(root, "b_filler", with_first_answer_prefixed(solved_notebook, FILLER))
     submit(root, "c_honest", solved_notebook)
+    submit(root, "d_one_big_file", with_first_answer_prefixed(solved_notebook, ONE_BIG_FILE))
     result = grade(root, "--workers", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     for honest in ("a_honest", "c_honest"):
@@ -78,7 +81,10 @@ def test_a_submission_filling_its_folder_and_tmp_stops_at_the_cap_beside_honest_
     assert "/tmp stopped by OSError" in said and ". stopped by OSError" in said, said
     written = ast.literal_eval(re.search(r"written (\{.*\})", said).group(1))
     assert 200 * MiB < written["/tmp"] + written["."] <= 256 * MiB, written
-    assert gradebook_scores(root) == {"a_honest": 6, "b_filler": 0, "c_honest": 6}
+    big = outcome(root, "d_one_big_file")
+    assert (big["status"], big["score"]) == ("flagged", 0)
+    assert "after the run: wrote big.bin up to the limit of 64 MiB on one file" in big["findings"]
+    assert gradebook_scores(root) == {"a_honest": 6, "b_filler": 0, "c_honest": 6, "d_one_big_file": 0}
 
 
 @needs_root
@@ -207,6 +213,21 @@ def test_a_scratch_holds_its_size_and_no_more(tmp_path):
     finally:
         scratch.unmount()
     assert not os.path.ismount(tmp_path)
+
+
+@needs_root
+def test_the_scratch_of_a_grader_killed_with_kill_9_is_unmounted_by_the_next_one(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    abandoned, ours = tmp_path / "abandoned", tmp_path / "ours"
+    for folder, owner in ((abandoned, dead.pid), (ours, os.getpid())):
+        folder.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", f"{MOUNT_NAME}-{owner}", str(folder)], check=True)
+    try:
+        unmount_abandoned()
+        assert not os.path.ismount(abandoned) and os.path.ismount(ours)
+    finally:
+        subprocess.run(["umount", "--lazy", str(ours)], check=True)
 
 
 @needs_root

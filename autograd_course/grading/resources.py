@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-MOUNT_NAME = "autograd-course-scratch"
+MOUNT_NAME = "autograd-course-scratch"  # and "-<pid of the grader>", so that a dead grader's mounts can be found
 NEAR_FULL = 8  # within an eighth of its size, a scratch is full: no exercise writes anything like it
 
 
@@ -31,13 +31,16 @@ class Scratch:
     def __init__(self, path: Path, size: int, files: int):
         self.path = path
         self.size = size
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={files},mode=0755", MOUNT_NAME,
-                        str(path)], check=True, capture_output=True, text=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={files},mode=0755",
+                        f"{MOUNT_NAME}-{os.getpid()}", str(path)], check=True, capture_output=True, text=True)
 
     @classmethod
     def mount(cls, path: Path, size: int, files: int) -> "Scratch | None":
         """The mounted scratch, or None where the grader may not mount (not root)."""
-        return cls(path, size, files) if os.geteuid() == 0 else None
+        if os.geteuid() != 0:
+            return None
+        unmount_abandoned()
+        return cls(path, size, files)
 
     def used(self) -> int:
         status = os.statvfs(self.path)
@@ -49,8 +52,32 @@ class Scratch:
         return peak >= self.size - self.size // NEAR_FULL
 
     def unmount(self) -> None:
-        # Lazily: a sandbox that has not died yet still holds it; its pages go when it does.
-        subprocess.run(["umount", "--lazy", str(self.path)], capture_output=True)
+        unmount(self.path)
+
+
+def unmount(path: Path | str) -> None:
+    # Lazily: a sandbox that has not died yet still holds it; its pages go when it does.
+    subprocess.run(["umount", "--lazy", str(path)], capture_output=True)
+
+
+def unmount_abandoned() -> None:
+    """Unmount the scratches of graders that died without unmounting them (``kill -9``): their files are RAM."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        mount_point, source = fields[4], fields[fields.index("-") + 2]
+        owner = source.removeprefix(f"{MOUNT_NAME}-")
+        if owner != source and owner.isdigit() and not alive(int(owner)):
+            unmount(mount_point.replace("\\040", " "))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 class UsageWatch(threading.Thread):

@@ -34,7 +34,7 @@ import nbformat
 from .execute import TrustedCell, execute
 from .guard import MAX_RECORD_BYTES, Channel
 from .kernel_host import HostDied
-from .resources import UsageWatch, MemoryCgroup, Scratch, size_text
+from .resources import MemoryCgroup, Scratch, UsageWatch, size_text
 from .sandbox import Sandbox
 
 MESSAGE_BYTES = 1 << 20
@@ -156,9 +156,8 @@ class Worker:
             folder.mkdir(parents=True, exist_ok=True)
         self.scratch = Scratch.mount(self.scratch_root, self.sandbox.storage_limit, self.sandbox.file_count_limit)
         # Named after the slot's reserved uid, so that a cgroup a killed grader left behind is reused.
-        name = f"autograd-course-sandbox-{self.uid}" if self.uid is not None else f"autograd-course-{os.getpid()}-" \
-                                                                                   f"{id(self)}"
-        self.memory = MemoryCgroup.create(name, self.sandbox.resident_memory_limit)
+        owner = self.uid if self.uid is not None else f"{os.getpid()}-{id(self)}"
+        self.memory = MemoryCgroup.create(f"autograd-course-sandbox-{owner}", self.sandbox.resident_memory_limit)
         self.limited = True
 
     def start(self) -> None:
@@ -273,6 +272,28 @@ class Worker:
                 changed.append(f"after the run: modifies shipped file {name}")
         return changed
 
+    def files_at_size_limit(self) -> list[str]:
+        """The files the kernel wrote up to the limit on one file (RLIMIT_FSIZE), in its folder or its /tmp."""
+        places = [(self.folder, ""), *([(self.tmp, "/tmp/")] if self.scratch else [])]
+        found = []
+        for place, shown_as in places:
+            for folder, _, names in os.walk(place):
+                for name in names:
+                    path = Path(folder, name)
+                    with contextlib.suppress(OSError):
+                        if path.lstat().st_size >= self.sandbox.file_size_limit:
+                            found.append(f"{shown_as}{path.relative_to(place)}")
+        return found
+
+    def limits_reached(self, peak: int, at_size_limit: list[str]) -> list[str]:
+        """Findings for a submission that ran into the limits on what it may write."""
+        findings = [f"after the run: wrote {name} up to the limit of {size_text(self.sandbox.file_size_limit)} on "
+                    f"one file" for name in at_size_limit]
+        if self.scratch and self.scratch.filled(peak):
+            findings.append(f"after the run: wrote {size_text(peak)}, up to the limit of {size_text(self.scratch.size)}"
+                            f" on what a submission may write (its folder and /tmp together)")
+        return findings
+
     def run(self, job: Job) -> Result:
         self.fresh_folder()
         self.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
@@ -287,6 +308,7 @@ class Worker:
             run = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
                           shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
             changed = self.changed_shipped_files(job.shipped)
+            at_size_limit = self.files_at_size_limit()
         finally:
             os.close(write_end)
             peak = watch.stop() if watch else 0
@@ -294,9 +316,7 @@ class Worker:
             reader.join(timeout=5)
         channel = Channel(reader.lines, reader.overflowed)
         evidence = channel.problems + judge_evidence(run.trusted, channel)
-        exceeded = [f"after the run: wrote {size_text(peak)}, up to the limit of {size_text(self.scratch.size)} "
-                    f"on what a submission may write (its folder and /tmp together)"] \
-            if self.scratch and self.scratch.filled(peak) else []
+        exceeded = self.limits_reached(peak, at_size_limit)
         stopped = run.stopped
         if self.memory and self.memory.oom_kills() > kills:
             stopped = (f"the kernel was killed at the memory limit ({size_text(self.sandbox.resident_memory_limit)} "
