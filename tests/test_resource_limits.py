@@ -88,6 +88,20 @@ def test_a_submission_filling_its_folder_and_tmp_stops_at_the_cap_beside_honest_
 
 
 @needs_root
+def test_a_submission_whose_own_files_do_not_fit_is_an_error_that_says_so(tmp_path):
+    root = make_course(tmp_path)
+    configure(root, storage_limit=64 * MiB)
+    submit(root, "a_hoarder", solved(root))
+    for number in range(3):
+        (root / "submitted" / "a_hoarder" / ASSIGNMENT / f"data{number}.bin").write_bytes(bytes(30 * MiB))
+    submit(root, "b_honest", solved(root))
+    result = grade(root, "--workers", "1")
+    assert result.returncode == 1  # an error, graded again by the next run
+    hoarder = outcome(root, "a_hoarder")
+    assert hoarder["status"] == "error" and "own files do not fit in the 64 MiB" in hoarder["reason"], hoarder
+    assert (outcome(root, "b_honest")["status"], outcome(root, "b_honest")["score"]) == ("graded", 6)
+
+@needs_root
 @pytest.mark.skipif(own_memory_cgroup() is None, reason="no memory cgroup on this machine")
 def test_resident_memory_is_limited_with_the_files_in_tmp_counted(tmp_path):
     """1000 MiB of tensors fit in 1.5 GiB; with 448 MiB of files in /tmp beside them they do not."""

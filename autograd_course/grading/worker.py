@@ -17,6 +17,7 @@ only if the guard's sealed ``ran`` record for it arrived, once and in order.
 """
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -66,6 +67,10 @@ class Result:
     evidence: list[str] = field(default_factory=list)  # findings about the guard's channel and its evidence
     cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
     exceeded: list[str] = field(default_factory=list)  # limits the submission ran into, seen from outside
+
+
+class SubmissionTooLarge(RuntimeError):
+    """The student's files alone fill the scratch: nothing can run."""
 
 
 class ChannelReader(threading.Thread):
@@ -260,7 +265,13 @@ class Worker:
         for name, content in files.items():
             target = self.folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            try:
+                target.write_bytes(content)
+            except OSError as error:
+                if self.scratch and error.errno == errno.ENOSPC:
+                    raise SubmissionTooLarge(f"the submission's own files do not fit in the "
+                                             f"{size_text(self.scratch.size)} a submission may write") from None
+                raise
         self.give_to_sandbox_user(self.folder)
 
     def changed_shipped_files(self, shipped: dict[str, bytes]) -> list[str]:
@@ -296,7 +307,11 @@ class Worker:
 
     def run(self, job: Job) -> Result:
         self.fresh_folder()
-        self.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
+        try:
+            self.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
+        except BaseException:
+            self.end_submission()  # the next submission's folder starts empty all the same
+            raise
         read_end, write_end = os.pipe()
         reader = ChannelReader(read_end)
         reader.start()
