@@ -137,9 +137,12 @@ class MemoryCgroup:
             if (self.path / "memory.swap.max").exists():  # swapped-out pages are memory too
                 (self.path / "memory.swap.max").write_text("0")
             return
+        swap = self.path / "memory.memsw.limit_in_bytes"  # memory plus swap, never below the memory limit
+        if swap.exists():
+            swap.write_text("-1")  # first, so that a cgroup left behind with a lower limit can be raised
         (self.path / "memory.limit_in_bytes").write_text(str(size))
-        if (self.path / "memory.memsw.limit_in_bytes").exists():  # memory plus swap: the same, so no swap
-            (self.path / "memory.memsw.limit_in_bytes").write_text(str(size))
+        if swap.exists():  # the same as memory alone: no swap
+            swap.write_text(str(size))
 
     def enter(self, argv: list[str]) -> list[str]:
         """``argv`` started inside this cgroup: its first process joins before it runs, so all its children do."""
