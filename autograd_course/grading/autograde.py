@@ -37,6 +37,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from ..release import record_in_gradebook
 from . import student_ids
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
+from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
 from .guard import cell_digest
 from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
@@ -139,6 +140,12 @@ class TrustedAutograder:
         partial.write_text(json.dumps(asdict(outcome), indent=1))
         os.replace(partial, target)
 
+    def check_room(self, student: str | None = None) -> None:
+        """Room in the course folder for the gradebook, the outcomes and ``student``'s autograded copy."""
+        needed = RESERVE_BYTES + (folder_bytes(self.submission_path(student).parent) if student else 0)
+        gradebook = [Path(self.db_url.removeprefix("sqlite:///"))] if self.db_url.startswith("sqlite:///") else []
+        check_room([*gradebook, self.outcomes_dir, self.root / self.coursedir.autograded_directory], needed)
+
     # -- one submission: prepared here, run by a worker, finished here ----------------------------
     def prepare(self, student: str) -> Prepared | Outcome:
         """Assemble and check a submission; a notebook that cannot be read is rejected on the spot."""
@@ -173,7 +180,7 @@ class TrustedAutograder:
         """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
         student = prepared.job.student
         notebook = nbformat.reads(result.notebook, as_version=4)
-        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped + result.evidence
+        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
                                       + [self.describe_report(report, result.cell_names)
                                          for report in result.reports]))
         notes = prepared.notes + ([result.stopped] if result.stopped else [])
@@ -285,6 +292,7 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
     outcomes: list[Outcome] = []
     work = []
     for grader in graders:
+        grader.check_room()
         grader.ensure_assignment_in_gradebook()
         done, todo = grader.pending(students, force)
         outcomes += done
@@ -295,14 +303,17 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
                dynamic_ncols=True)
 
     def keep(outcome: Outcome) -> None:
-        by_assignment[outcome.assignment].record(outcome)
+        with stop_when_full():
+            by_assignment[outcome.assignment].record(outcome)
         outcomes.append(outcome)
         bar.update()
 
     def jobs():
         for grader, student in work:
+            grader.check_room(student)
             try:
-                ready = grader.prepare(student)
+                with stop_when_full():
+                    ready = grader.prepare(student)
             except Exception as error:  # one unreadable submission must not stop the batch
                 keep(grader.failed(student, error))
                 continue
@@ -315,10 +326,12 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
     for job, result in pool.run(jobs()):
         grader = by_assignment[job.assignment]
         ready = prepared.pop((job.assignment, job.student))
+        grader.check_room(job.student)
         try:
             if isinstance(result, BaseException):
                 raise result
-            keep(grader.finish(ready, result))
+            with stop_when_full():
+                keep(grader.finish(ready, result))
         except Exception as error:
             keep(grader.failed(job.student, error))
     bar.close()
@@ -356,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # nbgrader creates a gradebook by running alembic, a script next to this Python.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    sandbox = Unconfined() if args.unsafe else Sandbox()
+    # The sandbox's limits are traitlets (c.Sandbox.storage_limit = ...) in the course's nbgrader_config.py.
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(args.root)).load_config()
+    sandbox = Unconfined(config=config) if args.unsafe else Sandbox(config=config)
     try:
         sandbox.check_available()
     except SandboxUnavailable as error:
@@ -367,9 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         print("Warning: grading WITHOUT a sandbox (--unsafe).", file=sys.stderr)
     graders = [TrustedAutograder(args.root, assignment, sandbox, args.cell_timeout) for assignment in args.assignment]
     started = time.perf_counter()
-    pool = DaskPool(args.scheduler, sandbox.confined) if args.scheduler else LocalPool(sandbox, args.workers)
+    pool = DaskPool(args.scheduler, sandbox) if args.scheduler else LocalPool(sandbox, args.workers)
     try:
         outcomes = grade_batch(graders, pool, args.student, args.force, progress=not args.no_progress)
+    except DiskFull as error:
+        print(f"Stopped: the course folder is full ({error}). Every grade recorded so far is kept; free some space "
+              f"and run the same command again to grade the rest.", file=sys.stderr)
+        return 3
     finally:
         pool.close()
     print(summary(outcomes, time.perf_counter() - started, pool.size))

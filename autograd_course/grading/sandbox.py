@@ -5,7 +5,8 @@ environment and the course package (read-only), and one scratch folder: its own 
 submission and of the files the assignment ships. It has no network (its own empty network
 namespace), its own process and IPC namespaces, an empty ``/tmp``, and dies with the grader.
 Run by root, it also runs as a dedicated unprivileged user per worker slot, so that a limit on
-processes is enforced (Linux does not apply RLIMIT_NPROC to root).
+processes is enforced (Linux does not apply RLIMIT_NPROC to root), its folder and ``/tmp`` share
+one size-limited tmpfs (``resources.Scratch``) and its memory is a cgroup's (``resources.MemoryCgroup``).
 """
 
 import fcntl
@@ -41,6 +42,13 @@ class Sandbox(LoggingConfigurable):
     process_limit = Integer(64, help="Processes and threads the sandbox user may have.").tag(config=True)
     cpu_time_limit = Integer(600, help="CPU seconds the kernel may use.").tag(config=True)
     file_size_limit = Integer(64 * 2**20, help="Largest file the kernel may write, in bytes.").tag(config=True)
+    storage_limit = Integer(256 * 2**20, help="Bytes a submission may have in files, its folder and /tmp "
+                                              "together.").tag(config=True)
+    file_count_limit = Integer(10_000, help="Files and folders a submission may have (tmpfs inodes are memory "
+                                            "that its size does not count).").tag(config=True)
+    resident_memory_limit = Integer(2 * 2**30, help="Resident memory of the kernel and its host, tmpfs pages "
+                                                    "included, in bytes (where there is a memory cgroup).").tag(
+        config=True)
 
     @staticmethod
     def read_only_paths() -> list[str]:
@@ -104,11 +112,18 @@ class Sandbox(LoggingConfigurable):
         nproc = [f"--nproc={process_limit}"] if process_limit is not None else []
         return ["prlimit", f"--as={self.memory_limit}", *nproc, f"--fsize={self.file_size_limit}", "--core=0", "--"]
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
-        """``argv`` in the sandbox, with ``folder`` writable."""
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
+             tmp: Path | None = None) -> list[str]:
+        """``argv`` in the sandbox, with ``folder`` writable and ``tmp`` (on the same size-limited scratch) as /tmp.
+
+        Without ``tmp`` (the grader could not mount a scratch), /tmp is a tmpfs of its own limited to
+        ``storage_limit``.
+        """
         # /tmp as on any Linux (sticky, writable by all): torch.func's first use names a cache folder in it.
-        command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session",
-                   "--perms", "1777", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+        private_tmp = ["--bind", str(tmp), "/tmp"] if tmp else ["--perms", "1777", "--size", str(self.storage_limit),
+                                                                 "--tmpfs", "/tmp"]
+        command = ["bwrap", *self._namespaces(), "--die-with-parent", "--new-session", *private_tmp,
+                   "--proc", "/proc", "--dev", "/dev"]
         made = set()
         for path, bind in [*((path, "--ro-bind") for path in self.read_only_paths()), (str(folder), "--bind")]:
             # bubblewrap makes missing parent folders 0700, which the sandbox user could not enter.
@@ -138,7 +153,8 @@ class Unconfined(Sandbox):
     def check_available(self) -> None:
         return None
 
-    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None) -> list[str]:
+    def wrap(self, argv: list[str], folder: Path, env: dict[str, str], uid: int | None,
+             tmp: Path | None = None) -> list[str]:
         return ["env", "-i", *(f"{name}={value}" for name, value in env.items()),
                 *(self.limits(process_limit=None) if shutil.which("prlimit") else []), *argv]
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from traitlets.config import Config
+
 from .sandbox import Sandbox, Unconfined
 from .worker import Job, Result, Worker
 
@@ -60,11 +62,12 @@ class LocalPool:
 class DaskPool:
     """Runs each job on a ``dask.distributed`` cluster; notebooks travel as JSON, results come back here."""
 
-    def __init__(self, address: str, confined: bool):
+    def __init__(self, address: str, sandbox: Sandbox):
         from distributed import Client
 
         self.client = Client(address)
-        self.confined = confined
+        self.confined = sandbox.confined
+        self.config = sandbox.config  # the limits, as the course configured them
         self.size = max(1, sum(self.client.nthreads().values()))
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Finished]:
@@ -72,13 +75,14 @@ class DaskPool:
 
         source = iter(jobs)
         first = [job for _, job in zip(range(2 * self.size), source)]
-        futures = {self.client.submit(run_on_dask_worker, job, self.confined, pure=False): job for job in first}
+        futures = {self.client.submit(run_on_dask_worker, job, self.confined, self.config, pure=False): job
+                   for job in first}
         running = as_completed(list(futures))
         for future in running:
             job = futures.pop(future)
             yield job, future.exception() or future.result()
             if (next_job := next(source, None)) is not None:
-                submitted = self.client.submit(run_on_dask_worker, next_job, self.confined, pure=False)
+                submitted = self.client.submit(run_on_dask_worker, next_job, self.confined, self.config, pure=False)
                 futures[submitted] = next_job
                 running.add(submitted)
 
@@ -89,11 +93,11 @@ class DaskPool:
 _dask_worker: Worker | None = None
 
 
-def run_on_dask_worker(job: Job, confined: bool) -> Result:
+def run_on_dask_worker(job: Job, confined: bool, config: Config) -> Result:
     """Runs on a Dask worker: one sandboxed kernel host per worker process, started on first use."""
     global _dask_worker
     if _dask_worker is None:
-        sandbox = Sandbox() if confined else Unconfined()
+        sandbox = Sandbox(config=config) if confined else Unconfined(config=config)
         sandbox.check_available()
         _dask_worker = Worker(sandbox, root=Path(tempfile.mkdtemp(prefix="dask-grading-worker-")))
         atexit.register(_dask_worker.close)
