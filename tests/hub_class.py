@@ -1,6 +1,7 @@
 """A class on a real JupyterHub for the hub tests: ``make hub``'s own code, with account names of its own.
 
-Every account and group the class makes starts with ``ht22`` (no other test or a real ``make hub`` uses them), its
+Every account and group the class makes starts with its test file's prefix (``ht22`` by default; no other test or a
+real ``make hub`` uses them), its
 state lives in a world-traversable temporary folder (the students' servers reach the exchange inside it), and it is
 stopped and purged (accounts, groups, state) when the tests are done. Root only: it makes Unix accounts.
 """
@@ -60,7 +61,7 @@ def hub_command(layout: HubLayout, action: str, *args: str) -> subprocess.Comple
 
 
 def printed_passwords(output: str) -> dict[str, str]:
-    return dict(re.findall(rf"^\s+({PREFIX}\S+)\s+(\S+)$", output, re.MULTILINE))
+    return dict(re.findall(r"^  (\S+)\s+(\S+)$", output, re.MULTILINE))
 
 
 def as_user(user: str, command: str) -> subprocess.CompletedProcess:
@@ -69,11 +70,11 @@ def as_user(user: str, command: str) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def running_class(students: int = 2) -> Iterator[RunningClass]:
+def running_class(students: int = 2, prefix: str = PREFIX) -> Iterator[RunningClass]:
     if os.geteuid() != 0:
         pytest.skip("make hub makes Unix accounts: root only")
     state = Path(tempfile.mkdtemp(prefix="hub22-", dir="/tmp"))
-    layout = HubLayout(state, students=students, port=three_free_ports(), prefix=PREFIX)
+    layout = HubLayout(state, students=students, port=three_free_ports(), prefix=prefix)
     try:
         started = hub_command(layout, "start")
         assert started.returncode == 0, started.stdout + started.stderr
