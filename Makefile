@@ -10,7 +10,7 @@ export OMP_NUM_THREADS := 1
 export MKL_CBWR := COMPATIBLE
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup lab test review-messages build validate autograde feedback export bench lock clean
+.PHONY: setup lab test review-messages build validate autograde feedback export bench lock clean hub hub-stop
 
 # system-packages first: bubblewrap (make autograde) and chromium (browser tests) are Debian packages.
 setup: system-packages $(STAMP)
@@ -28,8 +28,13 @@ $(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml 
 # Jupyter refuses to start as root unless told; containers and Binder-like images often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# A student works in a copy of notebooks/ of their own (MY_NOTEBOOKS, gitignored by default), as fetching from nbgrader's
+# exchange gives it: the committed release folder stays what the next release hands out. New assignments are copied
+# in; nothing already there is overwritten.
+MY_NOTEBOOKS ?= my-notebooks
 lab: setup
-	jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+	mkdir -p "$(MY_NOTEBOOKS)" && cp -R -n notebooks/. "$(MY_NOTEBOOKS)/"
+	jupyter lab --ServerApp.root_dir="$(MY_NOTEBOOKS)" $(ALLOW_ROOT)
 
 # One pytest worker per core (pytest-xdist): most tests wait on one kernel at a time. Each test file, and each
 # notebook nbval replays, stays on one worker (--dist loadfile), so its fixtures are built once. The misconception
@@ -81,6 +86,20 @@ report: setup
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make report ASSIGNMENT=<id> [NAMES=1] [COURSE=folder]"; exit 2; }
 	$(PYTHON) -m autograd_course.report $(ASSIGNMENT) $(if $(filter 1,$(NAMES)),--names) \
 	  $(if $(COURSE),--root $(COURSE))
+
+# A class on a JupyterHub on this machine (README, "Teaching a class on JupyterHub"), as root: accounts instructor and
+# student1..STUDENTS (default 3, each new password printed once), 01_chain_rule released, the hub on
+# http://HUB_IP:HUB_PORT (it also uses the next two ports). State (hub database, cookie secret, exchange) in HUB_STATE.
+# make hub-stop ends the hub and every server it started; PURGE=1 also removes the accounts, groups and state.
+HUB_STATE ?= /var/lib/autograd-course-hub
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+hub: setup
+	$(PYTHON) -m autograd_course.hub start --state $(HUB_STATE) --ip $(HUB_IP) --port $(HUB_PORT) \
+	  --students $(or $(STUDENTS),3)
+
+hub-stop:
+	$(PYTHON) -m autograd_course.hub stop --state $(HUB_STATE) $(if $(filter 1,$(PURGE)),--purge)
 
 # torch's local tag (+cpu) names a build no public index serves; torch==2.13.0 matches it anyway.
 lock: setup

@@ -258,7 +258,9 @@ class Worker:
         """An empty working folder (``start`` and ``end_submission`` leave the writable folder clean)."""
         if not self.alive():
             self.start()
-        self.folder.mkdir()
+        # Unprivileged (no sandbox user), the host's own start may have made its HOME, this folder (IPython does).
+        self.folder.mkdir(exist_ok=True)
+        remove_contents(self.folder)
         self.give_to_sandbox_user(self.folder)
         return self.folder
 

@@ -1,0 +1,176 @@
+"""``make hub`` / ``make hub-stop``: a class on a JupyterHub on this machine (run as root).
+
+``python -m autograd_course.hub start [--students N] [--state DIR] [--port P] [--ip IP] [--prefix P]`` makes the
+groups and accounts (printing each new account's password once), the instructor's course with 01_chain_rule
+released to the private exchange, every student in the gradebook, and starts the hub in the background; run again,
+it changes nothing that exists and starts the hub only if it is not running. ``stop [--state DIR] [--purge]``
+ends the hub, the proxy and every user's server; ``--purge`` also removes the accounts, groups and state.
+"""
+
+import argparse
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..course import this_course
+from . import accounts
+from .exchange import FEEDBACK_HOMES, prepare_course_folder
+from .layout import LAYOUT_FILE, HubLayout
+from .runtime import environment_for_everyone
+
+DEFAULT_STATE = Path("/var/lib/autograd-course-hub")
+FIRST_ASSIGNMENT = "01_chain_rule"
+START_SECONDS = 120
+
+
+class HubError(RuntimeError):
+    """Something make hub cannot do here; the message says what to do instead."""
+
+
+def as_user(user: str, command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``command`` in ``user``'s login shell, as a student would type it in a terminal."""
+    return subprocess.run(["su", "-", user, "-c", f"cd {cwd} && {command}"], capture_output=True, text=True)
+
+
+def release_first_assignment(layout: HubLayout) -> None:
+    """01_chain_rule generated and released by the instructor, every student in the gradebook (once)."""
+    course = layout.course_root()
+    if not (layout.course_exchange / "outbound" / FIRST_ASSIGNMENT).is_dir() \
+            or not (layout.course_exchange / FEEDBACK_HOMES).is_dir():
+        for step in ("generate_assignment", "release_assignment"):
+            done = as_user(layout.instructor, f"nbgrader {step} {FIRST_ASSIGNMENT} --force --log-level=WARN", course)
+            if done.returncode != 0:
+                raise HubError(f"nbgrader {step} as {layout.instructor} failed:\n{done.stdout}{done.stderr}")
+    for student in accounts.members(layout.students_group):
+        added = as_user(layout.instructor, f"nbgrader db student add {student} --log-level=WARN", course)
+        if added.returncode != 0:
+            raise HubError(f"nbgrader db student add {student} failed:\n{added.stdout}{added.stderr}")
+
+
+def running_pid(layout: HubLayout) -> int | None:
+    try:
+        pid = int((layout.state / "jupyterhub.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/hub/api", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def start_hub(layout: HubLayout) -> None:
+    if running_pid(layout) and answers(layout.url):
+        print(f"The hub is already running at {layout.url}")
+        return
+    log = layout.state / "jupyterhub.log"
+    env = {**os.environ, "AUTOGRAD_HUB_STATE": str(layout.state),
+           "PATH": f"{layout.venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with log.open("a") as output:
+        process = subprocess.Popen([str(layout.venv / "bin" / "jupyterhub"), "-f",
+                                    str(Path(__file__).with_name("jupyterhub_config.py"))],
+                                   cwd=layout.state, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + START_SECONDS
+    while not answers(layout.url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise HubError(f"JupyterHub did not start (log: {log}):\n{tail}")
+        time.sleep(0.5)
+
+
+def start(layout: HubLayout) -> tuple[HubLayout, dict[str, str]]:
+    """Everything make hub does; the layout (with the environment the class runs) and the new accounts' passwords."""
+    if os.geteuid() != 0:
+        raise HubError("make hub makes Unix accounts and runs each user's JupyterLab as that user: run it as root "
+                       "(sudo make hub) on a Debian or Ubuntu machine")
+    layout.state.mkdir(parents=True, exist_ok=True)
+    os.chmod(layout.state, 0o711)  # users reach the exchange inside; only root reads the hub's database and secret
+    layout = dataclasses.replace(layout, venv=environment_for_everyone(layout.state))
+    layout.save()
+    for group in (layout.instructors_group, layout.students_group):
+        accounts.ensure_group(group)
+    passwords = {}
+    students = sorted({*layout.student_names, *accounts.members(layout.students_group)})  # and those added later
+    for user, group in [(layout.instructor, layout.instructors_group),
+                        *((student, layout.students_group) for student in students)]:
+        if (password := accounts.ensure_account(user, group)) is not None:
+            passwords[user] = password
+        accounts.configure_account(layout, user, instructor=user == layout.instructor)
+    accounts.copy_course(layout, this_course().root)
+    prepare_course_folder(layout.exchange_root, layout.course_id, layout.instructor, layout.instructors_group)
+    release_first_assignment(layout)
+    start_hub(layout)
+    return layout, passwords
+
+
+def stop(layout: HubLayout, purge: bool = False) -> None:
+    """End the hub (which stops the proxy and every user's server), then whatever is left of its process group."""
+    if (pid := running_pid(layout)) is not None:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(60):
+            if running_pid(layout) != pid:
+                break
+            time.sleep(0.5)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    for user in (layout.instructor, *layout.student_names):
+        if accounts.exists(user):  # a user's server that outlived the hub
+            subprocess.run(["pkill", "-TERM", "-u", user, "-f", "jupyterhub-singleuser"], check=False)
+    if purge:
+        for user in (layout.instructor, *layout.student_names):
+            accounts.remove_account(user)
+        for group in (layout.instructors_group, layout.students_group):
+            accounts.remove_group(group)
+        shutil.rmtree(layout.state, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the hub's state folder")
+    parser.add_argument("--students", type=int, default=3)
+    parser.add_argument("--ip", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="the hub's port (it also uses the next two)")
+    parser.add_argument("--prefix", default="", help="put before every account and group name")
+    parser.add_argument("--purge", action="store_true", help="stop: remove the accounts, groups and state too")
+    args = parser.parse_args(argv)
+    state = args.state.resolve()
+    try:
+        if args.action == "stop":
+            if not (state / LAYOUT_FILE).exists():
+                print(f"No hub state in {state}: nothing to stop.")
+                return 0
+            stop(HubLayout.load(state), args.purge)
+            print("The hub is stopped." + (" Accounts, groups and state removed." if args.purge else ""))
+            return 0
+        layout = HubLayout(state, args.students, args.ip, args.port, args.prefix)
+        layout, passwords = start(layout)
+    except HubError as error:
+        print(f"make hub: {error}", file=sys.stderr)
+        return 2
+    print(f"The class's hub: {layout.url}  (state: {layout.state}; stop with make hub-stop)")
+    print(f"Instructor: {layout.instructor}; students: {', '.join(layout.student_names)}")
+    if passwords:
+        print("New accounts and their passwords, shown this once (only their hashes are kept, in /etc/shadow):")
+        for user, password in passwords.items():
+            print(f"  {user:<24} {password}")
+    else:
+        print("Every account existed already; their passwords are unchanged (reset one with: passwd NAME).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""JupyterHub's configuration for the course (``make hub`` runs ``jupyterhub -f`` this file).
+
+Everything that varies (ports, state folder, account names) comes from the layout make hub wrote to the state
+folder named by AUTOGRAD_HUB_STATE; nothing here is edited per machine.
+"""
+
+import os
+from pathlib import Path
+
+from autograd_course.hub.layout import HubLayout
+
+c = get_config()  # noqa: F821 - injected by JupyterHub
+layout = HubLayout.load(Path(os.environ["AUTOGRAD_HUB_STATE"]))
+bin_dir = layout.venv / "bin"
+
+c.JupyterHub.ip = layout.ip
+c.JupyterHub.port = layout.port
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = layout.hub_api_port
+# The proxy: configurable-http-proxy's Python implementation, a pip package pinned with the rest of the course,
+# so the hub needs no Node.js at run time; JupyterHub drives it through the same REST API as the npm one.
+# Formgrader's Autograde button waits for the sandboxed grader: requests may take minutes (its default is 20 s).
+c.ConfigurableHTTPProxy.command = [str(bin_dir / "configurable-http-proxy"), "--timeout=900000",
+                                   "--proxy-timeout=900000"]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{layout.proxy_api_port}"
+c.ConfigurableHTTPProxy.should_start = True
+
+# State: the database and the cookie secret, in the state folder (root's, 0700), never in the repository.
+c.JupyterHub.db_url = f"sqlite:///{layout.state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(layout.state / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(layout.state / "jupyterhub.pid")
+c.JupyterHub.cleanup_servers = True  # make hub-stop ends every user's server too
+
+# Who: system accounts, logging in with their Unix password (PAM). Only the class may log in: the members of its
+# two Unix groups, so a student added to the students' group later (README: from a CSV) can log in too.
+c.JupyterHub.authenticator_class = "pam"
+c.PAMAuthenticator.allowed_groups = {layout.instructors_group, layout.students_group}
+c.PAMAuthenticator.open_sessions = False  # no login session (utmp, systemd) for a web login
+c.JupyterHub.load_groups = {layout.instructors_group: {"users": [layout.instructor]},
+                            layout.students_group: {"users": layout.student_names}}
+
+# Each user's JupyterLab runs as their own Unix account, in their home, with the course's Python.
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.environment = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "OMP_NUM_THREADS": "1",
+                         "PYTHONDONTWRITEBYTECODE": "1"}
+c.Spawner.start_timeout = 180  # a shared machine: JupyterLab plus torch can take a while
+c.Spawner.http_timeout = 180

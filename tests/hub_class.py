@@ -1,0 +1,87 @@
+"""A class on a real JupyterHub for the hub tests: ``make hub``'s own code, with account names of its own.
+
+Every account and group the class makes starts with its test file's prefix (``ht22`` by default; no other test or a
+real ``make hub`` uses them), its
+state lives in a world-traversable temporary folder (the students' servers reach the exchange inside it), and it is
+stopped and purged (accounts, groups, state) when the tests are done. Root only: it makes Unix accounts.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograd_course.hub.layout import HubLayout
+
+PREFIX = "ht22"
+
+
+def three_free_ports() -> int:
+    """A port whose next two are free too (the hub uses port, port + 1 and port + 2)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port < 65000 and not any(listening(port + offset) for offset in (1, 2)):
+            return port
+    raise RuntimeError("no three consecutive free ports")
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on the port (binding would also fail on closed connections' TIME_WAIT)."""
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class RunningClass:
+    layout: HubLayout
+    passwords: dict[str, str]
+    first_output: str
+
+    def hub(self, *args: str) -> subprocess.CompletedProcess:
+        return hub_command(self.layout, *args)
+
+
+def hub_command(layout: HubLayout, action: str, *args: str) -> subprocess.CompletedProcess:
+    options = ["--state", str(layout.state)]
+    if action == "start":
+        options += ["--port", str(layout.port), "--students", str(layout.students), "--prefix", layout.prefix]
+    return subprocess.run([sys.executable, "-m", "autograd_course.hub", action, *options, *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def printed_passwords(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^  (\S+)\s+(\S+)$", output, re.MULTILINE))
+
+
+def as_user(user: str, command: str) -> subprocess.CompletedProcess:
+    """``command`` in ``user``'s login shell, as in their JupyterLab terminal."""
+    return subprocess.run(["su", "-", user, "-c", command], capture_output=True, text=True, timeout=600)
+
+
+@contextmanager
+def running_class(students: int = 2, prefix: str = PREFIX) -> Iterator[RunningClass]:
+    if os.geteuid() != 0:
+        pytest.skip("make hub makes Unix accounts: root only")
+    state = Path(tempfile.mkdtemp(prefix="hub22-", dir="/tmp"))
+    layout = HubLayout(state, students=students, port=three_free_ports(), prefix=prefix)
+    try:
+        started = hub_command(layout, "start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield RunningClass(HubLayout.load(state), printed_passwords(started.stdout), started.stdout)
+    finally:
+        stopped = hub_command(layout, "stop", "--purge")
+        print(stopped.stdout, stopped.stderr)
+        log = state / "jupyterhub.log"
+        if log.exists():
+            print("--- hub log (last lines) ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))

@@ -1,0 +1,165 @@
+"""make hub: a class on a real JupyterHub (PAM logins, each user's JupyterLab as their Unix account, nbgrader's
+command line in every login shell), idempotent, and stopped whole by make hub-stop. Root only (Unix accounts)."""
+
+import json
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adversarial_corpus import CASES
+from autograd_course.course import this_course
+from autograd_course.grading.simulate import answered
+from autograd_course.hub.layout import HubLayout
+from hub_class import PREFIX, as_user, listening, printed_passwords, running_class
+from hub_client import HubClient
+
+ASSIGNMENT = "01_chain_rule"
+COURSE = this_course()
+
+
+@pytest.fixture(scope="module")
+def hub_class():
+    with running_class(students=2) as running:
+        yield running
+
+
+def processes_of(user: str) -> list[str]:
+    listed = subprocess.run(["ps", "-ww", "-o", "args=", "-u", user], capture_output=True, text=True)
+    return listed.stdout.splitlines()
+
+
+def test_every_new_account_gets_a_password_printed_once_and_kept_only_as_a_hash(hub_class):
+    layout = hub_class.layout
+    assert set(hub_class.passwords) == {layout.instructor, *layout.student_names}
+    shadow = Path("/etc/shadow").read_text()
+    stored = [path for path in [*layout.state.rglob("*"), *(Path("/home") / user for user in hub_class.passwords)]
+              if path.is_file()]
+    for user, password in hub_class.passwords.items():
+        assert password not in shadow and f"{user}:$" in shadow  # a hash, not the password
+        assert not [path for path in stored if password.encode() in path.read_bytes()], f"{user}'s password stored"
+        assert pwd.getpwnam(user).pw_dir == f"/home/{user}"
+        assert Path(f"/home/{user}").stat().st_mode & 0o077 == 0, "homes are private"
+
+
+def test_a_second_make_hub_changes_nothing(hub_class):
+    pid = (hub_class.layout.state / "jupyterhub.pid").read_text()
+    again = hub_class.hub("start")
+    assert again.returncode == 0, again.stderr
+    assert "already running" in again.stdout and not printed_passwords(again.stdout)
+    assert "passwords are unchanged" in again.stdout
+    assert (hub_class.layout.state / "jupyterhub.pid").read_text() == pid
+    student = hub_class.layout.student_names[0]
+    assert HubClient(hub_class.layout.url, student).login(hub_class.passwords[student]), "password changed"
+
+
+def test_login_with_the_unix_password_starts_jupyterlab_as_that_account(hub_class):
+    layout = hub_class.layout
+    student = layout.student_names[0]
+    assert not HubClient(layout.url, student).login("not-the-password")
+    assert not HubClient(layout.url, "root").login("anything"), "only the class may log in"
+    client = HubClient(layout.url, student)
+    assert client.login(hub_class.passwords[student])
+    client.start_server()
+    status, body = client.server("GET", "/api/status")
+    assert status == 200, body
+    assert any("jupyterhub-singleuser" in line for line in processes_of(student)), "not running as the student"
+    assert client.server("GET", "/formgrader")[0] == 404, "students get no formgrader"
+    status, listed = client.server("GET", "/assignments?course_id=autograd-course")  # the Assignments tab's call
+    assert status == 200 and listed["success"], listed
+    assert [item["assignment_id"] for item in listed["value"]] == [ASSIGNMENT]
+
+
+def test_the_instructor_gets_formgrader_on_the_course(hub_class):
+    layout = hub_class.layout
+    client = HubClient(layout.url, layout.instructor)
+    assert client.login(hub_class.passwords[layout.instructor])
+    client.start_server()
+    status, assignments = client.server("GET", "/formgrader/api/assignments")
+    assert status == 200, assignments
+    released = {item["name"]: item["status"] for item in assignments}
+    assert released.get(ASSIGNMENT) == "released", released
+    status, students = client.server("GET", "/formgrader/api/students")
+    assert sorted(student["id"] for student in students) == layout.student_names
+
+
+def test_nbgrader_command_line_works_in_each_login_shell(hub_class):
+    layout = hub_class.layout
+    first, second = layout.student_names
+    listed = as_user(first, "nbgrader list")
+    assert listed.returncode == 0 and f"{layout.course_id} {ASSIGNMENT}" in listed.stdout + listed.stderr, listed
+    for student in (first, second):
+        fetched = as_user(student, f"nbgrader fetch_assignment {ASSIGNMENT}")
+        assert fetched.returncode == 0, fetched.stderr
+        assert Path(f"/home/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb").is_file()
+        submitted = as_user(student, f"nbgrader submit {ASSIGNMENT}")
+        assert submitted.returncode == 0, submitted.stderr
+    cached = as_user(first, "nbgrader list --cached")
+    assert f"{first} {ASSIGNMENT}" in cached.stdout + cached.stderr
+    inbound = as_user(layout.instructor, "nbgrader list --inbound")
+    assert all(f"{student} {ASSIGNMENT}" in inbound.stdout + inbound.stderr for student in (first, second)), inbound
+    collected = as_user(layout.instructor, f"cd {layout.course_id} && nbgrader collect {ASSIGNMENT}")
+    assert collected.returncode == 0, collected.stderr
+    assert sorted(path.name for path in (layout.course_root() / "submitted").iterdir()) == [first, second]
+    feedback = as_user(first, f"nbgrader fetch_feedback {ASSIGNMENT}")
+    assert feedback.returncode == 0, feedback.stderr  # none released yet: nothing to fetch, and no error
+
+
+def test_formgrader_autograde_button_grades_through_the_trusted_grader(hub_class):
+    """What the Autograde button calls (formgrader's API, as the instructor's browser calls it) grades in the sandbox:
+    an honest answer earns its points, a hostile one (the corpus's patched torch.allclose) earns none and its
+    finding is in the graded notebook; ``nbgrader autograde`` in the instructor's terminal grades the same way."""
+    layout = hub_class.layout
+    honest, hostile = layout.student_names
+    for student, case in ((honest, "honest_complete"), (hostile, "patch_torch_allclose")):
+        fetched = HubLayout.home(student) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        nbformat.write(corpus_case(case).build(answered(fetched, COURSE.source_notebook(ASSIGNMENT)), "/"), fetched)
+        shutil.chown(fetched, student)
+        assert as_user(student, f"nbgrader submit {ASSIGNMENT}").returncode == 0
+    client = HubClient(layout.url, layout.instructor)
+    assert client.login(hub_class.passwords[layout.instructor])
+    client.start_server()
+    status, collected = client.server("POST", f"/formgrader/api/assignment/{ASSIGNMENT}/collect", {})
+    assert status == 200 and collected["success"], collected
+    for student in (honest, hostile):
+        status, graded = client.server("POST", f"/formgrader/api/submission/{ASSIGNMENT}/{student}/autograde", {})
+        assert status == 200 and graded["success"], graded
+    scores = {student: client.server("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{student}")[1]["score"]
+              for student in (honest, hostile)}
+    assert scores == {honest: 6.0, hostile: 0.0}
+    outcome = json.loads((layout.course_root() / "grading" / ASSIGNMENT / f"{hostile}.json").read_text())
+    assert outcome["status"] == "flagged" and any("allclose" in finding for finding in outcome["findings"])
+    status, notebooks = client.server("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}")
+    assert {item["student"]: item["flagged"] for item in notebooks} == {honest: False, hostile: True}  # Flagged?
+    graded_notebook = layout.course_root() / "autograded" / hostile / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert "IntegrityFlag" in graded_notebook.read_text() and "allclose" in graded_notebook.read_text()
+
+    before = outcome_file_times(layout, (honest, hostile))
+    command = as_user(layout.instructor, f"cd {layout.course_id} && nbgrader autograde {ASSIGNMENT} --force")
+    assert command.returncode == 0, command.stderr
+    assert "Trusted grader" in command.stderr
+    assert all(after > before[student] for student, after in outcome_file_times(layout, (honest, hostile)).items())
+    status, hostile_now = client.server("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{hostile}")
+    assert hostile_now["score"] == 0.0
+
+
+def corpus_case(name: str):
+    return next(case for case in CASES if case.name == name)
+
+
+def outcome_file_times(layout, students) -> dict[str, int]:
+    return {student: (layout.course_root() / "grading" / ASSIGNMENT / f"{student}.json").stat().st_mtime_ns
+            for student in students}
+
+
+def test_make_hub_stop_ends_the_hub_and_every_server(hub_class):
+    layout = hub_class.layout
+    stopped = hub_class.hub("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not any(listening(port) for port in (layout.port, layout.proxy_api_port, layout.hub_api_port))
+    for user in (layout.instructor, *layout.student_names):
+        assert not processes_of(user), f"{user} still has processes"
+    assert all(name.startswith(PREFIX) for name in hub_class.passwords)
