@@ -50,6 +50,7 @@ class Job:
     trusted_cells: set[str]
     cell_timeout: int
     assignment: str
+    kernel_versions: dict[str, str] = field(default_factory=dict)  # digest of a cell as shipped -> as run
 
 
 @dataclass
@@ -242,7 +243,8 @@ class Worker:
         reader.start()
         try:
             run = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
-                          shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
+                          shipped_files=set(job.shipped), cell_timeout=job.cell_timeout,
+                          kernel_versions=job.kernel_versions)
             changed = self.changed_shipped_files(job.shipped)
         finally:
             os.close(write_end)
