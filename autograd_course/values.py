@@ -154,7 +154,9 @@ def decode(data, depth: int = 0):
     if kind == "raised":
         return Raised(_text(data, "type"), _text(data, "message"))
     if kind == "other":
-        return Opaque(_text(data, "type"), _text(data, "repr"))
+        # Of a class named as the answer's type was, so that a message says what the answer returned.
+        name = _text(data, "type")
+        return type(name, (Opaque,), {})(name, _text(data, "repr"))
     if kind == "too large":
         return TooLarge(_shape(data), str(data.get("dtype"))[:20])
     if kind in ("tuple", "list"):
