@@ -58,8 +58,9 @@ def test_a_pass_the_kernel_forged_earns_nothing(tmp_path, replacement):
     messages = [output.evalue for output in cell.outputs if output.output_type == "error"]
     if replacement is SILENCED:  # the visible case: the kernel said pass for a value that is wrong
         assert recorded["status"] == "flagged" and gradebook_scores(root) == {"forger": 0}
-        assert "ex1_tests: the kernel reported it passed, but judged outside it: chain_rule_derivative(5.47): " \
-               "expected 0.30553, got 0" in " ".join(recorded["findings"])
+        assert "ex1_tests: the kernel reported it passed, but a visible case fails when its values are judged outside " \
+               "it" in recorded["findings"]
+        assert messages[0].startswith("chain_rule_derivative(5.47): expected 0.30553, got 0.")
     else:  # right at 5.47, where the kernel could compute it; the hidden inputs it could not
         assert recorded["status"] == "graded" and gradebook_scores(root) == {"forger": 3}
         assert messages == ["chain_rule_derivative(0.3): expected 0.65377, got 0.30553.\n"

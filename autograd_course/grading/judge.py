@@ -95,27 +95,29 @@ class Judge:
             grade_id = nbgrader_meta(cell).get("grade_id")
             passed_in_kernel = not any(output.output_type == "error" for output in cell.get("outputs", []))
             if grade_id in self.cases and passed_in_kernel:
-                message, tampered = self.first_failure(self.cases[grade_id], records)
+                message, contradiction = self.first_failure(self.cases[grade_id], records)
                 if message is not None:
                     cell.outputs.append(failure(message))
-                if tampered:
-                    findings.append(f"{grade_id}: the kernel reported it passed, but judged outside it: {message}")
+                if contradiction:  # the case and its message are in the cell; the finding names what kind it is
+                    findings.append(f"{grade_id}: the kernel reported it passed, but {contradiction}")
         return findings
 
-    def first_failure(self, cases: list[Case], records: list) -> tuple[str | None, bool]:
-        """The message of the first case that fails, and whether the kernel's pass of the cell contradicts it."""
+    def first_failure(self, cases: list[Case], records: list) -> tuple[str | None, str | None]:
+        """The message of the first case that fails, and how it contradicts the kernel's pass of the cell (None
+        for a hidden case the kernel never judged)."""
+        unmatched = "the values it sent out do not match its cases"
         if len(records) != len(cases):
-            return f"the grader received values for {len(records)} of its {len(cases)} cases", True
+            return f"the grader received values for {len(records)} of its {len(cases)} cases", unmatched
         checks = self.known_checks()
         for case, record in zip(cases, records):
             try:
                 received = receive(record)
             except BadValue as error:
-                return f"the values sent for {case.check} are malformed: {error}", True
+                return f"the values sent for {case.check} are malformed: {error}", unmatched
             if received.check != case.check or not same_value(received.inputs, case.inputs):
                 return f"the values received are for {received.check}{received.inputs}, not for the case " \
-                       f"{case.check}{case.inputs}", True
+                       f"{case.check}{case.inputs}", unmatched
             message = verdict(checks[case.check], received.seen, case.inputs, case.options)
             if message is not None:
-                return message, not case.hidden
-        return None, False
+                return message, None if case.hidden else "a visible case fails when its values are judged outside it"
+        return None, None
