@@ -124,10 +124,16 @@ def answer_of(function, *args, what: str, hint: str = RAISED_HINT, hints: tuple[
     except (AnswerMismatch, NotImplementedError):  # an unanswered cell: validate names it as such
         raise
     except Exception as error:
-        chosen = next((text for fragment, text in hints if fragment in str(error)), hint)
-        # torch ends some messages with a "Hint: ..." of its own; one "Hint:" line, the one for this exercise, is clearer.
-        said = str(error).replace("Hint: ", "torch suggests: ")
-        raise AnswerMismatch(f"{what}: your code raised {type(error).__name__}: {said}\nHint: {chosen}") from error
+        raise AnswerMismatch(raised_message(what, type(error).__name__, str(error), hint, hints)) from error
+
+
+def raised_message(what: str, error_type: str, said: str, hint: str = RAISED_HINT,
+                   hints: tuple[tuple[str, str], ...] = ()) -> str:
+    """What a test says when the answer raised ``error_type`` with message ``said`` (see ``answer_of``)."""
+    chosen = next((text for fragment, text in hints if fragment in said), hint)
+    # torch ends some messages with a "Hint: ..." of its own; one "Hint:" line, the one for this exercise, is clearer.
+    said = said.replace("Hint: ", "torch suggests: ")
+    return f"{what}: your code raised {error_type}: {said}\nHint: {chosen}"
 
 
 def hint_for(got, known_mistakes, otherwise: str, *, rtol: float = 1e-4, atol: float = 1e-6) -> str:

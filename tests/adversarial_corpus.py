@@ -103,7 +103,7 @@ PRINTS_EACH_CALL = ("def chain_rule_derivative(x):\n    print('called at', x)\n 
 
 def _lock_bypass_in_locked_cell(notebook):
     # Edits a locked code cell to patch the checks; locked cells come from source/, so it never runs.
-    cell(notebook, "setup").source += "\nexpect_close = lambda *args, **kwargs: None"
+    cell(notebook, "setup").source += "\ncheck_chain_rule = lambda *args, **kwargs: None"
     cell(notebook, "ex1_answer").source = WRONG_EX1
 
 
@@ -114,7 +114,7 @@ ALWAYS_TRUE = "lambda *args, **kwargs: True"
 # to run the rest. The payload makes every later test cell run ``pass`` instead of its checks: an input
 # transformer, so that no Python function the guard snapshots is replaced.
 SKIP_TESTS = ("__import__('IPython').get_ipython().input_transformer_manager.cleanup_transforms.append("
-              "lambda lines: ['pass\\n'] if any('expect_close' in line for line in lines) else lines)")
+              "lambda lines: ['pass\\n'] if any('check_' in line for line in lines) else lines)")
 # A pickle (protocol 0) whose only object is builtins.exec(SKIP_TESTS): no pickle module needed to write it.
 PICKLED_EXEC = b"cbuiltins\nexec\n(V" + SKIP_TESTS.encode() + b"\ntR."
 
@@ -277,8 +277,8 @@ CASES = [
          0, "flagged", "uses setattr"),
     Case("patch_via_exec", answers(prefix1=f"exec('torch.allclose = {ALWAYS_TRUE}')\n", ex1=WRONG_EX1), 0,
          "flagged", "uses exec"),
-    Case("rebind_course_check", answers(prefix1="def expect_close(*args, **kwargs):\n    return None\n",
-                                        ex1=WRONG_EX1), 0, "flagged", "rebinds expect_close"),
+    Case("rebind_course_check", answers(prefix1="def check_chain_rule(*args, **kwargs):\n    return None\n",
+                                        ex1=WRONG_EX1), 0, "flagged", "rebinds check_chain_rule"),
     Case("override_assertion_error", answers(prefix1="import builtins\nbuiltins.AssertionError = Warning\n",
                                              ex1=WRONG_EX1), 0, "flagged", "imports builtins"),
     Case("override_excepthook", answers(prefix1="import sys\nsys.excepthook = lambda *args: None\n", ex1=WRONG_EX1),

@@ -34,7 +34,7 @@ def test_at_least_two_exercises_with_points_and_hidden_tests(assignment_id):
     notebook = source(assignment_id)
     answers = {exercise_of(cell) for cell in answer_cells(notebook)}
     tested = {exercise_of(cell) for cell in grade_cells(notebook)
-              if nbgrader(cell)["points"] > 0 and HIDDEN in cell.source and re.search(r"expect_\w+\(", cell.source)}
+              if nbgrader(cell)["points"] > 0 and HIDDEN in cell.source and re.search(r"\b(expect|check)_\w+\(", cell.source)}
     assert len(answers) >= 2 and answers == tested, f"exercises {sorted(answers)}, with tested points {sorted(tested)}"
     assert all(not nbgrader(cell).get("grade") for cell in answer_cells(notebook)), "answers are graded by test cells"
 

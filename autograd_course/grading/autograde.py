@@ -2,7 +2,8 @@
 
 For each ``submitted/<student>/<id>/<id>.ipynb`` the grader assembles the notebook to grade
 (answers from the student, everything else from ``source/``), checks the answers against the
-integrity policy, runs the notebook in a sandboxed, audited kernel, writes
+integrity policy, runs the notebook in a sandboxed, audited kernel, judges the values a judged
+notebook's checks sent out against expected values computed here (``judge``), writes
 ``autograded/<student>/<id>/`` and the scores through nbgrader's own ``SaveAutoGrades``, and
 records one outcome per submission in ``grading/<id>/<student>.json``: graded, flagged
 (integrity finding: scored 0, listed in ``grading/<id>/integrity.md``) or rejected (with the
@@ -39,6 +40,7 @@ from . import student_ids
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
 from .guard import cell_digest
+from .judge import Judge
 from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
@@ -100,8 +102,10 @@ class TrustedAutograder:
         self.release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
         self.shipped = {str(path.relative_to(release_dir)): path.read_bytes() for path in release_dir.rglob("*")
                         if path.is_file() and path.suffix != ".ipynb"}
-        self.trusted_cells = {cell_digest(cell.source) for cell in self.source.cells
-                              if cell.cell_type == "code" and not is_answer(cell)}
+        self.judge = Judge.for_assignment(assignment, self.source)
+        self.kernel_versions = self.judge.kernel_versions if self.judge else {}
+        self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
+                              for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
 
     # -- the batch -------------------------------------------------------------------------------
@@ -162,7 +166,7 @@ class TrustedAutograder:
         findings = [str(finding) for grade_id, source in assembly.answers.items()
                     for finding in check_answer(grade_id, source, self.protected)]
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
-                  self.trusted_cells, self.cell_timeout, self.assignment)
+                  self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions)
         return Prepared(job, digest, assembly.notes, findings)
 
     def student_files(self, submitted_dir: Path) -> dict[str, bytes]:
@@ -180,9 +184,10 @@ class TrustedAutograder:
         """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
         student = prepared.job.student
         notebook = nbformat.reads(result.notebook, as_version=4)
+        judged = self.judge.judge(notebook) if self.judge else []
         findings = list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
                                       + [self.describe_report(report, result.cell_names)
-                                         for report in result.reports]))
+                                         for report in result.reports] + judged))
         notes = prepared.notes + ([result.stopped] if result.stopped else [])
         if findings:
             self.void_tests(notebook, findings)

@@ -8,7 +8,9 @@ dies (``os._exit``, a signal, the memory limit), end the run: the remaining cell
 
 Each test cell runs with the guard's end marker appended (``guard.end_marker``, with a nonce
 drawn for this run), and its source is put back afterwards; what the kernel replied for each test
-cell is returned for the worker to hold against the guard's evidence.
+cell is returned for the worker to hold against the guard's evidence. A judged test cell runs as
+its kernel version (``test_calls.kernel_version``: no hidden block), and the kernel is told to send
+the values its checks observe (``cases.RECORDING``) for the grader to judge.
 """
 
 import asyncio
@@ -32,6 +34,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from traitlets import Any, Dict, Integer
 
+from ..record import RECORDING
 from .assemble import nbgrader_meta
 from .guard import cell_digest, end_marker
 from .kernel_host import HostDied
@@ -258,13 +261,16 @@ def mark_test_cells(notebook: NotebookNode, trusted_cells: set[str]) -> dict[int
 
 
 def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_cells: set[str],
-            shipped_files: set[str], cell_timeout: int) -> Run:
+            shipped_files: set[str], cell_timeout: int, kernel_versions: dict[str, str]) -> Run:
     """Execute a notebook in a kernel forked by ``worker``'s host, in ``worker.folder``.
 
+    A cell whose source's digest is a key of ``kernel_versions`` runs as its value instead.
     Returns the run: ``run.notebook`` has the outputs and the test cells' sources as shipped.
     """
     notebook = nbformat.reads(notebook_json, as_version=4)
     shipped_sources = {index: cell.source for index, cell in enumerate(notebook.cells)}
+    for cell in notebook.cells:
+        cell.source = kernel_versions.get(cell_digest(cell.source), cell.source)
     trusted = mark_test_cells(notebook, trusted_cells)
     run = Run(notebook, trusted=list(trusted.values()),
               cell_names={cell_digest(cell.source): cell.get("id", "a cell") for cell in notebook.cells
@@ -273,7 +279,7 @@ def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_c
     env = {**worker.environment(), "COURSE_GUARD_TRUSTED": ",".join(sorted(trusted_cells)),
            "COURSE_GUARD_TESTS": ",".join(cell.digest for cell in run.trusted if cell.test),
            "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
-           "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths())}
+           "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths()), RECORDING: "1"}
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
                             connection_file=str(folder / ".kernel.json"),
                             client_class="autograd_course.grading.execute.PromptKernelClient")

@@ -55,6 +55,7 @@ class Job:
     trusted_cells: set[str]
     cell_timeout: int
     assignment: str
+    kernel_versions: dict[str, str] = field(default_factory=dict)  # digest of a cell as shipped -> as run
 
 
 @dataclass
@@ -324,7 +325,8 @@ class Worker:
         kills = self.memory.oom_kills() if self.memory else 0
         try:
             run = execute(job.notebook, self, report_fd=write_end, trusted_cells=job.trusted_cells,
-                          shipped_files=set(job.shipped), cell_timeout=job.cell_timeout)
+                          shipped_files=set(job.shipped), cell_timeout=job.cell_timeout,
+                          kernel_versions=job.kernel_versions)
             changed = self.changed_shipped_files(job.shipped)
             at_size_limit = self.files_at_size_limit()
         finally:
