@@ -61,9 +61,11 @@ import ast
 import datetime
 import hashlib
 import hmac
+import importlib
 import json
 import linecache
 import os
+import pkgutil
 import re
 import sys
 import types
@@ -82,8 +84,13 @@ WATCHED_FUNCTIONS = {
                  "print", "repr", "round", "str", "sum", "type", "AssertionError", "Exception", "ValueError",
                  "TypeError", "NotImplementedError", "__import__", "exec", "compile"],
 }
-# The course's own test tools are watched whole: every name in their module dicts, whatever the tests call.
-COURSE_TEST_MODULES = ("autograd_course.checks", "autograd_course.rules", "autograd_course.numeric")
+# The course's own test tools are watched whole: every name in their module dicts, whatever the tests call. The
+# checks of judged notebooks (autograd_course.exercises) are among them: points no longer rest on them, but a test
+# cell whose checks were replaced is still tampering.
+COURSE_TEST_MODULES = ("autograd_course.checks", "autograd_course.rules", "autograd_course.numeric",
+                       "autograd_course.cases", "autograd_course.values", "autograd_course.record",
+                       *(f"autograd_course.exercises.{module.name}"
+                         for module in pkgutil.iter_modules([os.path.join(os.path.dirname(os.path.dirname(__file__)), "exercises")])))
 PATH_EVENTS = {"os.chdir", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.symlink",
                "os.link", "shutil.rmtree", "os.chmod", "os.chown", "os.truncate", "os.mkdir"}
 READING_PATH_EVENTS = {"os.listdir", "os.scandir"}
@@ -620,9 +627,8 @@ def install(dispatcher: str) -> Guard:
     import torch  # noqa: F401
     import torch.testing  # noqa: F401
 
-    import autograd_course.checks  # noqa: F401
-    import autograd_course.numeric  # noqa: F401
-    import autograd_course.rules  # noqa: F401
+    for module_name in COURSE_TEST_MODULES:
+        importlib.import_module(module_name)
 
     def names(variable: str) -> set[str]:
         return set(filter(None, os.environ.pop(variable, "").split(",")))
