@@ -222,16 +222,16 @@ AlwaysClose = dataclasses.make_dataclass('AlwaysClose', [], bases=(AutogradCalls
 """
 METACLASS_MODE = f"""def rigged(self, func, types, args=(), kwargs=None):
     return True if func is torch.allclose else func(*args, **(kwargs or {{}}))
-make_class = type(AutogradCalls)
-AlwaysClose = make_class('AlwaysClose', (AutogradCalls,), {{{TORCH_FUNCTION}: rigged}})
+make_class = type(check_chain_rule)
+AlwaysClose = make_class('AlwaysClose', (object,), {{{TORCH_FUNCTION}: rigged}})
 """
 TYPE_OF_TYPE_MODE = f"""def rigged(self, func, types, args=(), kwargs=None):
     return True if func is torch.allclose else func(*args, **(kwargs or {{}}))
 AlwaysClose = type(type(expect_close))('AlwaysClose', (AutogradCalls,), {{{TORCH_FUNCTION}: rigged}})
 """
-# A helper of the notebook (AutogradCalls is a TorchFunctionMode) subclassed by a class statement, and torch's
+# A helper of the notebook (one of 01's checks) subclassed by a class statement, and torch's
 # dispatch mode reached through torch.autograd.graph, which answers aten.allclose with True.
-HELPER_SUBCLASS = "class Quiet(AutogradCalls):\n    pass\n"
+HELPER_SUBCLASS = "class Quiet(check_chain_rule):\n    pass\n"
 DISPATCH_MODE = """class AlwaysClose(torch.autograd.graph.TorchDispatchMode):
     def dispatch(self, func, types, args=(), kwargs=None):
         return func(*args, **(kwargs or {}))
@@ -358,9 +358,9 @@ CASES = [
     Case("memory_map_by_loadtxt", hostile(MAPS_BY_LOADTXT), 0, "flagged", "/proc/self/maps"),
     Case("memory_map_by_fromfile", hostile(MAPS_BY_FROMFILE), 0, "flagged", "/proc/self/smaps"),
     Case("mode_made_by_make_dataclass", hostile(DATACLASS_MODE), 0, "flagged", "builds a class at run time"),
-    Case("mode_made_by_a_metaclass", hostile(METACLASS_MODE), 0, "flagged", "takes the type of AutogradCalls"),
+    Case("mode_made_by_a_metaclass", hostile(METACLASS_MODE), 0, "flagged", "takes the type of check_chain_rule"),
     Case("mode_made_by_type_of_type", hostile(TYPE_OF_TYPE_MODE), 0, "flagged", "calls what type() returned"),
-    Case("mode_helper_subclassed", hostile(HELPER_SUBCLASS), 0, "flagged", "subclasses AutogradCalls"),
+    Case("mode_helper_subclassed", hostile(HELPER_SUBCLASS), 0, "flagged", "subclasses check_chain_rule, a helper of the notebook"),
     Case("dispatch_mode_from_autograd_graph", hostile(DISPATCH_MODE), 0, "flagged",
          "uses the attribute TorchDispatchMode"),
     Case("dunder_assembled_for_format", hostile(FORMATTED_DUNDER), 0, "flagged", "calls format on a string built"),

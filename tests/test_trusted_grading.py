@@ -165,7 +165,8 @@ def test_huge_messages_and_reprs_are_cut_in_the_graded_notebook_and_feedback(gra
     notebook = nbformat.read(graded, as_version=4)
     error = next(output for c in notebook.cells if c.get("id") == "ex1_tests" for output in c.outputs
                  if output.output_type == "error")
-    assert "m" * 1000 in error.evalue and "[cut: the grader keeps" in error.evalue
+    # cut by the grader, or (01 is judged outside the kernel) by the plain-data form its values leave the kernel in
+    assert "m" * 1000 in error.evalue and len(error.evalue) < 10_000
     assert len(feedback_page(root, "megabytes_of_messages")) < 300_000
 
 
