@@ -13,6 +13,7 @@ import warnings
 import matplotlib
 import nbformat
 import pytest
+import torch
 
 from autograd_course.cases import verdict
 from autograd_course.exercises import checks_of
@@ -34,12 +35,18 @@ def run_locked_cells_and_answers(notebook) -> dict:
     ``raises-exception`` stops where it raises)."""
     matplotlib.use("Agg")
     namespace: dict = {}
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and not nbgrader(cell).get("grade"):
-            raises = "raises-exception" in cell.metadata.get("tags", [])
-            with warnings.catch_warnings(), contextlib.suppress(*[Exception] if raises else []):
-                warnings.simplefilter("ignore")
-                exec(compile(cell.source, cell.id, "exec"), namespace)
+    # A kernel is new for every notebook, so torch's warn-once warnings (09 records one) come in each run: here too.
+    warned_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and not nbgrader(cell).get("grade"):
+                raises = "raises-exception" in cell.metadata.get("tags", [])
+                with warnings.catch_warnings(), contextlib.suppress(*[Exception] if raises else []):
+                    warnings.simplefilter("ignore")
+                    exec(compile(cell.source, cell.id, "exec"), namespace)
+    finally:
+        torch.set_warn_always(warned_always)
     return namespace
 
 
