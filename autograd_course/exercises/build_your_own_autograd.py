@@ -132,7 +132,7 @@ def structure(names, root, processed):
             continue
         index[id(node)] = len(order_of_visit)
         order_of_visit.append(node)
-        ops.append(str(node.op or "leaf")[:12])
+        ops.append(str(node.op or "leaf")[:12].replace(" ", "_"))  # one word each: sent joined by spaces
         stack.extend(node.children)
     for node in order_of_visit:
         edges.extend((index[id(node)], index[id(child)]) for child in node.children)
