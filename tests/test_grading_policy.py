@@ -230,7 +230,7 @@ def test_honest_global_counter_and_setitem_are_no_findings():
 
 def test_the_same_habits_aimed_at_the_tests_are_findings():
     global_check = "def relax():\n    global check_gradient\n    check_gradient = lambda *a, **k: None\n"
-    change_helper = "expect_true.__setitem__ = None\n"
+    change_helper = "check_culprit.__setitem__ = None\n"
     found = findings_in("03_partial_derivatives", ex2_answer=global_check + COUNTING_EX2)
     assert [finding.rule for finding in found] == ["declares global check_gradient, which the tests use"]
     found = findings_in("11_debugging_gradients", ex2_answer=change_helper + SETITEM_EX2)
