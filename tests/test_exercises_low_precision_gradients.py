@@ -7,9 +7,12 @@ import nbformat
 import pytest
 import torch
 
+from autograd_course.checks import same_value
 from autograd_course.exercises import low_precision_gradients as checks
+from autograd_course.grading.test_calls import cases_of
+from autograd_course.values import decode, encode
 from conftest import COURSE
-from notebook_cells import nbgrader
+from notebook_cells import grade_cells, nbgrader
 
 
 def test_the_probe_counts_gradscaler_steps_and_puts_the_methods_back():
@@ -45,19 +48,26 @@ def test_the_rebuilt_cast_input_is_section_3_4s():
     assert torch.equal(checks.model_cast_input(), notebook_cast_input)
 
 
-@pytest.mark.parametrize("steps, settings", [
-    (["good", "good", "inf in b", "good", "NaN in a"], {}),
-    (["good", "good", "inf in b", "good", "good", "good", "good"], {"growth_interval": 3}),
-    (["0-d 1e-3", "0-d NaN", "0-d -2"], {"init_scale": 2.0**20, "growth_interval": 1}),
+def test_settings_are_read_from_pairs_with_the_defaults_filled_in():
+    assert checks.settings_of([("optimizer", "Adam"), ("lr", 0.01), ("init_scale", 3.0)]) == {
+        "init_scale": 3.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2,
+        "optimizer": "Adam", "options": {"lr": 0.01}}
+    assert checks.settings_of([])["options"] == {"lr": 0.1, "momentum": 0.9}
+
+
+@pytest.mark.parametrize("steps, pairs", [
+    (["good", "good", "inf in b", "good", "NaN in a"], []),
+    (["good", "good", "inf in b", "good", "good", "good", "good"], [("growth_interval", 3)]),
+    (["0-d 1e-3", "0-d NaN", "0-d -2"], [("init_scale", 2.0**20), ("growth_interval", 1)]),
 ])
-def test_the_counted_growth_tracker_is_gradscalers_own(steps, settings):
+def test_the_counted_growth_tracker_is_gradscalers_own(steps, pairs):
     """The checks count the tracker from the steps; here it is compared with the private key GradScaler keeps it
     under (pinned torch), which the checks themselves never read."""
     layout = [[()]] if steps[0].startswith("0-d") else [[(3,), (2, 2)]]
-    groups = checks.parameters(layout)
+    groups, settings = checks.parameters(layout), checks.settings_of(pairs)
     optimizer = checks.optimizer_of(groups, settings)
     factors = checks.factors_of(settings)
-    scaler = torch.amp.GradScaler("cpu", init_scale=settings.get("init_scale", 1024.0), **factors)
+    scaler = torch.amp.GradScaler("cpu", init_scale=settings["init_scale"], **factors)
     tracker = 0
     for step in steps:
         coefficients = checks.STEPS[step]
@@ -67,3 +77,12 @@ def test_the_counted_growth_tracker_is_gradscalers_own(steps, settings):
         tracker = checks.counted_tracker(tracker, coefficients, factors["growth_interval"])
         assert tracker == scaler.state_dict()["_growth_tracker"]
         optimizer.zero_grad()
+
+
+def test_every_cases_inputs_survive_plain_data():
+    """The grader matches the values a case sends against its inputs read from the cell: they must come back equal."""
+    notebook = nbformat.read(COURSE.source_notebook("14_low_precision_gradients"), as_version=4)
+    cases = [case for cell in grade_cells(notebook) for case in cases_of(cell.source)]
+    assert len(cases) == 28
+    for case in cases:
+        assert same_value(decode(encode(case.inputs)), case.inputs), case

@@ -192,14 +192,21 @@ def coefficient_loss(groups, coefficients):
     return sum((parameter * c).sum() for parameter, c in zip(flat, coefficients) if c is not None)
 
 
+def settings_of(pairs) -> dict:
+    """A case's settings from its (name, value) pairs (a test cell's literal, which plain data carries): the
+    optimizer's name, the scaler's init_scale and factors, and the rest as the optimizer's options."""
+    given = dict(pairs)
+    options = {key: value for key, value in given.items() if key != "optimizer" and key not in SCALER_DEFAULTS}
+    return {**SCALER_DEFAULTS, **{key: value for key, value in given.items() if key in SCALER_DEFAULTS},
+            "optimizer": given.get("optimizer", "SGD"), "options": options or {"lr": 0.1, "momentum": 0.9}}
+
+
 def optimizer_of(groups, settings):
-    options = settings.get("options", {"lr": 0.1, "momentum": 0.9})
-    return OPTIMIZERS[settings.get("optimizer", "SGD")]([{"params": group} for group in groups], **options)
+    return OPTIMIZERS[settings["optimizer"]]([{"params": group} for group in groups], **settings["options"])
 
 
 def factors_of(settings):
-    return {key: settings.get(key, SCALER_DEFAULTS[key])
-            for key in ("growth_factor", "backoff_factor", "growth_interval")}
+    return {key: settings[key] for key in ("growth_factor", "backoff_factor", "growth_interval")}
 
 
 class GradScalerCalls:
@@ -233,11 +240,11 @@ def well_formed(got) -> bool:
             and got[1].ndim == 0 and type(got[2]) is int)
 
 
-def observe_scaler_steps(answer, layout, steps, settings):
+def observe_scaler_steps(answer, layout, steps, pairs):
     """Each step: the loss times the scale the answer returned last, backward, then the answer's step."""
-    groups = parameters(layout)
+    groups, settings = parameters(layout), settings_of(pairs)
     flat, optimizer = [parameter for group in groups for parameter in group], optimizer_of(groups, settings)
-    scale, tracker, seen = torch.tensor(settings.get("init_scale", SCALER_DEFAULTS["init_scale"])), 0, {}
+    scale, tracker, seen = torch.tensor(settings["init_scale"]), 0, {}
     for number, step in enumerate(steps, 1):
         (coefficient_loss(groups, STEPS[step]) * scale).backward()
         with GradScalerCalls() as calls:
@@ -276,10 +283,8 @@ def step_hint(coefficients):
 
 
 def describe(steps, settings):
-    scaler = {**SCALER_DEFAULTS, **{key: value for key, value in settings.items() if key in SCALER_DEFAULTS}}
-    options = settings.get("options", {"lr": 0.1, "momentum": 0.9})
-    return (f"scaler_step with {settings.get('optimizer', 'SGD')} {options}, "
-            f"{', '.join(f'{key} {value}' for key, value in scaler.items())}; steps: {', '.join(steps)}")
+    scaler = ", ".join(f"{key} {settings[key]}" for key in SCALER_DEFAULTS)
+    return f"scaler_step with {settings['optimizer']} {settings['options']}, {scaler}; steps: {', '.join(steps)}"
 
 
 def judge_step(seen, number, coefficients, scaler, reference, tracker, what):
@@ -325,11 +330,11 @@ def judge_step(seen, number, coefficients, scaler, reference, tracker, what):
                 "count the good steps: add 1 after each step taken")
 
 
-def judge_scaler_steps(seen, layout, steps, settings):
-    groups, factors = parameters(layout), factors_of(settings)
+def judge_scaler_steps(seen, layout, steps, pairs):
+    groups, settings = parameters(layout), settings_of(pairs)
+    factors = factors_of(settings)
     reference, optimizer = [parameter for group in groups for parameter in group], optimizer_of(groups, settings)
-    init_scale = settings.get("init_scale", SCALER_DEFAULTS["init_scale"])
-    scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, **factors)
+    scaler = torch.amp.GradScaler("cpu", init_scale=settings["init_scale"], **factors)
     tracker, what = 0, describe(steps, settings)
     for number, step in enumerate(steps, 1):
         coefficients, before = STEPS[step], scaler.get_scale()
