@@ -36,7 +36,8 @@ from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
 api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
-print(json.dumps({{row["student"]: row["flagged"] for row in api.get_notebook_submissions("{ASSIGNMENT}", "{ASSIGNMENT}")}}))
+rows = api.get_notebook_submissions("{ASSIGNMENT}", "{ASSIGNMENT}")
+print(json.dumps({{row["student"]: row["flagged"] for row in rows}}))
 """
 
 
