@@ -1,7 +1,6 @@
 """nbgrader configuration for the course; every path is relative to this folder."""
 
-from autograd_course.kernels import ipc_socket_path
-from autograd_course.validate import policy_in_validation
+from autograd_course.validate import configure_validation
 
 c = get_config()  # noqa: F821 - injected by nbgrader
 
@@ -23,11 +22,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Validation kernels (make validate, JupyterLab's Validate button) talk to nbgrader over local IPC sockets, so
-# ipykernel has no reason to print its "Kernel is running over TCP without encryption" warning. The sockets
-# go to a private folder (autograd_course.kernels), not the notebook's folder (the default for IPC).
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = ipc_socket_path("nbgrader-kernel")
-
-# While nbgrader validates a notebook, its test cells fail with the grader's answer-policy findings.
-c.Execute.on_notebook_start, c.Execute.on_cell_start = policy_in_validation()
+# Validation (make validate, JupyterLab's Validate button): kernels on local IPC sockets in a private folder
+# (autograd_course.kernels), and while nbgrader validates a notebook its test cells fail with the grader's
+# answer-policy findings.
+configure_validation(c)

@@ -26,6 +26,7 @@ from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
 
 from .course import this_course
+from .kernels import ipc_socket_path
 from .grading.assemble import assemble, is_answer, nbgrader_meta
 from .grading.policy import Finding, answer_findings, notebook_protected_names
 
@@ -87,6 +88,15 @@ def policy_in_validation():
         cell.metadata.setdefault("tags", []).append("skip-execution")
 
     return notebook_started, cell_started
+
+
+def configure_validation(c) -> None:
+    """An nbgrader config's settings for validating (the course's nbgrader_config.py, and each student's own on the
+    hub, where nbgrader reads no course folder): the answer policy's findings in the test cells, and kernels on local
+    IPC sockets in a private folder, so that ipykernel has no reason to warn about unencrypted TCP."""
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = ipc_socket_path("nbgrader-kernel")
+    c.Execute.on_notebook_start, c.Execute.on_cell_start = policy_in_validation()
 
 
 UNANSWERED = "Hint: an answer cell above this test still raises NotImplementedError; replace it with your code."

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import random
+import statistics
 import subprocess
 import sys
 from collections import Counter
@@ -150,6 +151,22 @@ def test_misconceptions_are_grouped_by_their_hint_with_exact_counts(trusted_clas
     check_misconceptions(anonymous[1][assignment], [p for p in planned if p.assignment == assignment])
 
 
+@pytest.mark.parametrize("assignment", [CHAIN, NAN])
+def test_class_mean_and_median_per_assignment_and_per_exercise_are_exact(trusted_class, anonymous, assignment):
+    _, planned = trusted_class
+    mine = [p for p in planned if p.assignment == assignment]
+    found = anonymous[1][assignment]
+    totals = [score(p) for p in mine]
+    assert found["scores"] == {"mean": pytest.approx(statistics.mean(totals)),
+                               "median": pytest.approx(statistics.median(totals)), "count": len(mine)}
+    analysed = [p for p in mine if p.status in ANALYSED]
+    for name, centre in found["exercise_scores"].items():
+        earned = [sum(s for cell, s in p.cell_scores.items() if exercise(cell) == name) for p in analysed]
+        assert centre == {"mean": pytest.approx(statistics.mean(earned)),
+                          "median": pytest.approx(statistics.median(earned)), "count": len(analysed)}, name
+    assert list(found["exercise_scores"]) == [ex["name"] for ex in found["exercises"]]
+
+
 def test_integrity_findings_are_counted_by_rule(trusted_class, anonymous):
     _, planned = trusted_class
     hostile = sum(p.status == "flagged" for p in planned)
@@ -241,6 +258,22 @@ def test_a_test_almost_everyone_passes_is_flagged_from_the_threshold_on():
     stats = {test.name: test for ex in exercise_stats(synthetic(scores)) for test in ex.tests}
     assert stats["ex1_tests"].flag == "almost everyone passes it"
     assert stats["ex2_tests"].flag == "" and stats["ex2_tests"].discrimination > 0.2
+
+
+def test_the_page_gives_the_class_mean_and_median_beside_the_distribution(tmp_path):
+    """Five students, one flagged: it counts 0 in the class's scores and nothing in the exercises'."""
+    assignment = synthetic({"ex1_tests": [1, 1, 1, 0, 0], "ex2_tests": [1, 1, 0, 0, 0], "ex3_tests": [1, 0, 0, 0, 1]})
+    assignment.submissions[0].status, assignment.submissions[0].score = "flagged", 0.0
+    analysis = analyse(assignment)
+    found = analysis.as_json()
+    assert found["scores"] == {"mean": pytest.approx(0.8), "median": 1.0, "count": 5}  # 0, 2, 1, 0, 1
+    assert found["exercise_scores"] == {"ex1": {"mean": 0.5, "median": 0.5, "count": 4},
+                                        "ex2": {"mean": 0.25, "median": 0.0, "count": 4},
+                                        "ex3": {"mean": 0.25, "median": 0.0, "count": 4}}
+    html = page.render(analysis, draw(analysis, tmp_path))
+    assert 'Class mean <span class="count">0.8</span>, median <span class="count">1</span> of 3 points' in html
+    assert "<th>median</th>" in html and '<td>ex1</td><td class="n">1</td><td class="n">0.5</td><td class="n">0.5</td>' \
+        in html
 
 
 @pytest.mark.parametrize("students", [1, 1000])

@@ -39,8 +39,10 @@ from ..release import record_in_gradebook
 from . import student_ids
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
+from .flagged import flag_in_gradebook
 from .guard import cell_digest
 from .judge import Judge
+from .late_penalty import LatePenalty, penalised_score
 from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
@@ -107,6 +109,7 @@ class TrustedAutograder:
         self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
                               for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
+        self.late = LatePenalty(config, self.root, self.db_url)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
@@ -192,6 +195,9 @@ class TrustedAutograder:
         if findings:
             self.void_tests(notebook, findings)
         score, max_score = self.save_grades(student, notebook, self.submission_path(student).parent)
+        notes += self.late.notes(self.assignment, student)
+        if findings:
+            flag_in_gradebook(self.db_url, self.assignment, student)
         status = "flagged" if findings else "graded"
         return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
                        findings=findings)
@@ -252,6 +258,7 @@ class TrustedAutograder:
         resources = {"nbgrader": {"notebook": self.assignment, "assignment": self.assignment, "student": student,
                                   "db_url": self.db_url}}
         SaveAutoGrades().preprocess(notebook, resources)
+        self.late.assign(notebook, resources)
         return self.scores(student)
 
     def save_rejection(self, student: str, submitted_dir: Path) -> tuple[float, float]:
@@ -267,7 +274,7 @@ class TrustedAutograder:
     def scores(self, student: str) -> tuple[float, float]:
         with Gradebook(self.db_url, self.course_id) as gradebook:
             submission = gradebook.find_submission(self.assignment, student)
-            return submission.score, submission.max_score
+            return penalised_score(submission), submission.max_score
 
     def write_integrity_report(self) -> Path:
         flagged = [outcome for student in self.students() if (outcome := self.recorded(student))

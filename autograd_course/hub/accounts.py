@@ -88,7 +88,10 @@ def nbgrader_config(layout: HubLayout, course_root: Path | None = None) -> str:
              "from autograd_course.hub.exchange import use_private_exchange", "",
              "c = get_config()  # noqa: F821",
              f"c.CourseDirectory.course_id = {layout.course_id!r}",
-             f"use_private_exchange(c, {str(layout.exchange_root)!r})"]
+             f"use_private_exchange(c, {str(layout.exchange_root)!r})",
+             "# Validate as make validate does: the answer policy's findings in the test cells.",
+             "from autograd_course.validate import configure_validation",
+             "configure_validation(c)"]
     if course_root is not None:
         lines += ["# The course folder's own configuration, wherever nbgrader runs (formgrader runs in the home).",
                   "from autograd_course.hub.course import include_course_config",

@@ -4,9 +4,9 @@ nbgrader's API (``NbGraderAPI.autograde``, which the button calls) all run nbgra
 Its preprocessors are configurable: ``use_trusted_grader`` replaces the ones that execute the notebook (``Execute``,
 ``SaveAutoGrades`` ...) with ``TrustedAutograde``, which grades the submission with the course's trusted grader
 (``autograd_course.grading.autograde``, what ``make autograde`` runs: sandbox, answer policy, evidence that each
-test ran) and gives nbgrader the notebook that grader wrote. nbgrader's late penalty and metadata check still run
-after it, and a flagged submission is marked in formgrader's Flagged? column. nbgrader itself never executes student
-code; where the sandbox cannot run, grading is refused.
+test ran) and gives nbgrader the notebook that grader wrote. That grader also records the late penalty and marks a
+flagged submission in formgrader's Flagged? column, as it does for ``make autograde``; nbgrader's metadata check still
+runs after it. nbgrader itself never executes student code; where the sandbox cannot run, grading is refused.
 """
 
 import json
@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor
 
 GRADER = "autograd_course.grading.autograde"
 REFUSED = 2  # the grader's exit status when the sandbox is unavailable
@@ -52,20 +51,10 @@ class TrustedAutograde(NbGraderPreprocessor):
                                        f"ASSIGNMENT={assignment}` prints the whole batch)")
         for finding in outcome["findings"]:
             self.log.warning("Integrity finding for %s (scored as flagged): %s", student, finding)
-        if outcome["status"] == "flagged":
-            self.flag(info["db_url"], assignment, student)
         graded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)) / f"{assignment}.ipynb"
         self.log.info("Trusted grader: %s %s %g / %g", student, outcome["status"], outcome["score"],
                       outcome["max_score"])
         return nbformat.read(graded, as_version=nbformat.NO_CONVERT), resources
-
-    @staticmethod
-    def flag(db_url: str, assignment: str, student: str) -> None:
-        """Formgrader's Flagged? column: set for a submission the integrity check flagged (never cleared here: an
-        instructor's own flag stays)."""
-        with Gradebook(db_url) as gradebook:
-            gradebook.find_submission_notebook(assignment, assignment, student).flagged = True
-            gradebook.db.commit()
 
     @staticmethod
     def outcome(root: Path, assignment: str, student: str) -> dict | None:
@@ -77,4 +66,4 @@ class TrustedAutograde(NbGraderPreprocessor):
 
 def use_trusted_grader(c) -> None:
     """Configure nbgrader's Autograde (``c``, an nbgrader_config.py's config) to grade through the trusted grader."""
-    c.Autograde.autograde_preprocessors = [TrustedAutograde, AssignLatePenalties, CheckCellMetadata]
+    c.Autograde.autograde_preprocessors = [TrustedAutograde, CheckCellMetadata]

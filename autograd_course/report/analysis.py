@@ -19,6 +19,8 @@ class Analysis:
     misconceptions: dict[str, list[misconceptions.Group]]
     integrity: list[statistics.RuleCount]
     names: dict[str, str] | None  # student id -> how to show them; None: anonymous
+    scores: statistics.Centre  # the class's mean and median score
+    exercise_scores: dict[str, statistics.Centre]  # the same per exercise
 
     @property
     def submissions(self) -> int:
@@ -43,6 +45,8 @@ class Analysis:
                                for exercise, found in self.misconceptions.items()},
             "integrity": [{"rule": rule.rule, "findings": rule.findings, "submissions": len(rule.submissions),
                            **self.named("students", rule.submissions)} for rule in self.integrity],
+            "scores": asdict(self.scores),
+            "exercise_scores": {exercise: asdict(found) for exercise, found in self.exercise_scores.items()},
         }
 
     def named(self, key: str, students: list[str]) -> dict:
@@ -53,4 +57,5 @@ def analyse(assignment: Assignment, names: bool = False) -> Analysis:
     return Analysis(assignment.name, assignment.max_score, statistics.status_counts(assignment),
                     statistics.histogram(assignment), statistics.exercise_stats(assignment),
                     misconceptions.groups(assignment), statistics.integrity_counts(assignment),
-                    {s.student: s.display_name for s in assignment.submissions} if names else None)
+                    {s.student: s.display_name for s in assignment.submissions} if names else None,
+                    statistics.assignment_centre(assignment), statistics.exercise_centres(assignment))

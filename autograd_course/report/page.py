@@ -52,6 +52,7 @@ def summary_section(analysis: Analysis, figures: dict[str, Path]) -> str:
     rows = [[escape(status), str(count), percent(count / analysis.submissions if analysis.submissions else None)]
             for status, count in analysis.statuses.items()]
     return ("<h2>Scores and submissions</h2>"
+            + centre_line(analysis)
             + table(["status", "submissions", "share"], rows, {1, 2})
             + '<p class="note">graded: scored by the tests; unanswered: graded, but no exercise answered; flagged: an '
               "integrity finding scored it 0 until you review it in formgrader; rejected: not a notebook that could "
@@ -59,12 +60,20 @@ def summary_section(analysis: Analysis, figures: dict[str, Path]) -> str:
             + figure(figures["scores"], "Score distribution by status, and the share of each status"))
 
 
+def centre_line(analysis: Analysis) -> str:
+    centre = analysis.scores
+    return (f'<p>Class mean <span class="count">{number(centre.mean)}</span>, median <span class="count">'
+            f"{number(centre.median)}</span> of {number(analysis.max_score)} points, over all {centre.count} "
+            "submissions (flagged and rejected ones count 0 until you regrade them).</p>")
+
+
 def exercise_section(analysis: Analysis, figures: dict[str, Path]) -> str:
     rows = []
     for exercise in analysis.exercises:
         for index, test in enumerate(exercise.tests):
             first = [escape(exercise.name), number(exercise.points), number(exercise.mean),
-                     percent(exercise.full_marks), percent(exercise.unanswered)] if index == 0 else [""] * 5
+                     number(analysis.exercise_scores[exercise.name].median), percent(exercise.full_marks),
+                     percent(exercise.unanswered)] if index == 0 else [""] * 6
             flag = f'<span class="flag">{escape(test.flag)}</span>' if test.flag else ""
             rows.append(first + [escape(test.name), percent(test.passed), number(test.discrimination), flag])
     return ("<h2>Exercises and their tests</h2>"
@@ -72,8 +81,8 @@ def exercise_section(analysis: Analysis, figures: dict[str, Path]) -> str:
               "ones say nothing about the exercises). Discrimination is the corrected item-total correlation: how "
               "well passing a test predicts the score on the rest of the notebook (– when everyone passed it, "
               "everyone failed it, or the rest scored the same for everyone).</p>"
-            + table(["exercise", "points", "mean", "full marks", "unanswered", "test", "passed", "discrimination",
-                     "look at it"], rows, {1, 2, 3, 4, 6, 7})
+            + table(["exercise", "points", "mean", "median", "full marks", "unanswered", "test", "passed",
+                     "discrimination", "look at it"], rows, {1, 2, 3, 4, 5, 7, 8})
             + figure(figures["exercises"], "Mean score, full marks and unanswered share per exercise")
             + figure(figures["tests"], "Difficulty and discrimination of each test cell"))
 

@@ -53,6 +53,15 @@ class ExerciseStats:
 
 
 @dataclass(frozen=True)
+class Centre:
+    """The class mean and median of a score, over ``count`` submissions (nan for none)."""
+
+    mean: float
+    median: float
+    count: int
+
+
+@dataclass(frozen=True)
 class RuleCount:
     rule: str
     findings: int
@@ -114,12 +123,36 @@ def exercise_stats(assignment: Assignment) -> list[ExerciseStats]:
     for exercise in assignment.exercises:
         tests = [test for test in assignment.tests if test.exercise == exercise]
         points = sum(test.points for test in tests)
-        earned = [sum(submission.scores.get(test.name, 0.0) for test in tests) for submission in analysed]
+        earned = exercise_scores(analysed, tests)
         unanswered = (sum(exercise in submission.unanswered for submission in analysed) / count
                       if exercise in assignment.answered else None)
         found.append(ExerciseStats(exercise, points, sum(earned) / count, sum(e >= points for e in earned) / count,
                                    unanswered, [cell_stats(analysed, test.name, test.points) for test in tests]))
     return found
+
+
+def exercise_scores(analysed: list[Submission], tests: list) -> list[float]:
+    """Each analysed submission's points on one exercise (its test cells)."""
+    return [sum(submission.scores.get(test.name, 0.0) for test in tests) for submission in analysed]
+
+
+def centre(scores: list[float]) -> Centre:
+    return Centre(float(np.mean(scores)), float(np.median(scores)), len(scores)) if scores \
+        else Centre(math.nan, math.nan, 0)
+
+
+def assignment_centre(assignment: Assignment) -> Centre:
+    """Mean and median of every submission's score, as the gradebook has it (flagged and rejected ones score 0
+    until regraded): the centre of the score distribution the report draws."""
+    return centre([submission.score for submission in assignment.submissions])
+
+
+def exercise_centres(assignment: Assignment) -> dict[str, Centre]:
+    """Per exercise, mean and median of its points over the analysed submissions, as its other numbers."""
+    analysed = assignment.analysed()
+    tests = {exercise: [test for test in assignment.tests if test.exercise == exercise]
+             for exercise in assignment.exercises}
+    return {exercise: centre(exercise_scores(analysed, its_tests)) for exercise, its_tests in tests.items()}
 
 
 def integrity_counts(assignment: Assignment) -> list[RuleCount]:

@@ -1,11 +1,13 @@
-"""A class's round trip on a real JupyterHub, in Debian's Chromium: students log in, fetch 01 from the Assignments tab
-and submit (A a correct answer, B a hostile one); the instructor collects and autogrades from formgrader's buttons
-(the trusted grader: A 6/6, B 0/6 and flagged) and releases feedback; each student fetches feedback and gets only
-their own; B cannot read A's work from a terminal. The answers are written into the fetched notebooks on disk (typing
-them in JupyterLab is tests/browser/test_student_in_jupyterlab.py's job). Screenshots: screenshots/hub/. The test
-prints the round trip's wall time. Root only (Unix accounts, prefix hb22).
+"""A class's round trip on a real JupyterHub, in Debian's Chromium: students log in and fetch 01 from the Assignments
+tab; A types answers into the fetched notebook in JupyterLab and runs Validate (an answer that breaks the grading
+rules: the policy's finding; a wrong one: the visible test's message; the right one: success), then submits; B
+submits a wrong answer, then a hostile one (written into the fetched notebook on disk); the instructor collects and
+autogrades from formgrader's buttons (the trusted grader: A 6/6, B's last submission 0/6 and flagged) and releases
+feedback; each student fetches feedback and gets only their own; B cannot read A's work from a login shell.
+Screenshots: screenshots/hub/. The test prints the round trip's wall time. Root only (Unix accounts, prefix hb22).
 """
 
+import re
 import shutil
 import time
 
@@ -14,15 +16,22 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from adversarial_corpus import CASES
-from autograd_course.grading.simulate import answered
+from autograd_course.grading.assemble import nbgrader_meta
+from autograd_course.grading.simulate import SOLUTION_MARKER, answered
 from autograd_course.hub.layout import HubLayout
 from hub_class import as_user, running_class
 
 from .conftest import COURSE, SCREENSHOTS, VIEWPORT
+from .test_student_in_jupyterlab import WRONG_EX1, cell_at, type_answer, validate, wait_for_idle_kernel
 
 ASSIGNMENT = "01_chain_rule"
 GRADING_MS = 600_000  # the sandboxed grader on a shared machine: a kernel start, torch, the notebook
 SERVER_MS = 240_000
+SUBMITTED_AT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC$")
+# An answer that breaks a grading rule (a computed attribute name), and what Validate says of it.
+RULE_BREAKING_EX1 = ("def chain_rule_derivative(x):\n"
+                     "    x = torch.tensor(x)\n"
+                     "    return getattr(torch, 'exp')(torch.sin(x**2)) * torch.cos(x**2) * 2 * x")
 
 
 @pytest.fixture(scope="module")
@@ -63,23 +72,85 @@ def assignments_tab(page: Page):
     return page
 
 
-def fetch_and_submit(page: Page, layout: HubLayout, student: str, case: str, shots: Shots) -> None:
+def fetch(page: Page, student: str, shots: Shots):
+    """Fetch 01 from the Assignments tab; the fetched assignment's row."""
     assignments_tab(page)
     released = page.locator("#released_assignments_list > .list_item")
     expect(released).to_have_count(1)
     expect(released.first.locator(".item_name")).to_have_text(ASSIGNMENT)
     shots(page, f"{student}-released")
     released.first.locator(".item_status button").click()
-    fetched = page.locator("#fetched_assignments_list > .list_item")
-    expect(fetched.first.locator(".item_name").first).to_have_text(ASSIGNMENT)
+    fetched = fetched_row(page)
     shots(page, f"{student}-fetched")
-    notebook = HubLayout.home(student) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    return fetched
+
+
+def fetched_row(page: Page):
+    row = page.locator("#fetched_assignments_list > .list_item").first
+    expect(row.locator(".item_name").first).to_have_text(ASSIGNMENT)
+    return row
+
+
+def submit(page: Page, fetched, student: str, submissions: int, shots: Shots) -> None:
+    fetched.locator('.item_status button:text("Submit")').click()
+    # The Submitted list has one row per assignment, with one timestamp per submission under it.
+    expect(page.locator("#submitted_assignments_list").get_by_text(SUBMITTED_AT)).to_have_count(submissions)
+    shots(page, f"{student}-submitted-{submissions}")
+
+
+def fetched_notebook(student: str):
+    return HubLayout.home(student) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def write_case(student: str, case: str) -> None:
+    """A corpus case's notebook written over the student's fetched copy, as their editor would save it."""
+    notebook = fetched_notebook(student)
     work = next(c for c in CASES if c.name == case).build(answered(notebook, COURSE.source_notebook(ASSIGNMENT)), "/")
     nbformat.write(work, notebook)
     shutil.chown(notebook, student)
-    fetched.first.locator('.item_status button:text("Submit")').click()
-    expect(page.locator("#submitted_assignments_list > .list_item").first).to_contain_text(ASSIGNMENT)
-    shots(page, f"{student}-submitted")
+
+
+def solutions() -> dict[str, str]:
+    """grade_id -> the source's solution, as a student types it (without nbgrader's markers)."""
+    source = nbformat.read(COURSE.source_notebook(ASSIGNMENT), as_version=4)
+    return {nbgrader_meta(cell)["grade_id"]: SOLUTION_MARKER.sub("", cell.source).rstrip()
+            for cell in source.cells if nbgrader_meta(cell).get("solution")}
+
+
+def validated(page: Page, cells: list, ex1: str, shots: Shots, step: str):
+    """Type ``ex1`` and the right answers to the other exercises, save, and Validate: the results dialog."""
+    for grade_id, code in solutions().items():
+        type_answer(page, cell_at(page, cells, grade_id), ex1 if grade_id == "ex1_answer" else code)
+    page.keyboard.press("Control+s")
+    expect(page.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)  # saved: Validate reads the file
+    dialog = validate(page)
+    shots(page, step)
+    return dialog
+
+
+def close(dialog) -> None:
+    dialog.get_by_role("button", name="Ok").click()
+    expect(dialog).to_have_count(0)
+
+
+def answer_in_jupyterlab(page: Page, layout: HubLayout, student: str, shots: Shots) -> None:
+    """The student opens the fetched notebook and validates three attempts, the last one right."""
+    cells = nbformat.read(fetched_notebook(student), as_version=4).cells
+    page.goto(f"{layout.url}/user/{student}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+    expect(page.locator(".jp-NotebookPanel-toolbar .validate-button")).to_be_visible(timeout=SERVER_MS)
+    wait_for_idle_kernel(page)
+    dialog = validated(page, cells, RULE_BREAKING_EX1, shots, f"{student}-validate-rule-broken")
+    expect(dialog).to_contain_text("the answers break the grading rules")
+    expect(dialog).to_contain_text("getattr")
+    close(dialog)
+    dialog = validated(page, cells, WRONG_EX1, shots, f"{student}-validate-wrong")
+    expect(dialog).to_contain_text("chain_rule_derivative(5.47): expected")
+    expect(dialog).to_contain_text("the inner factor dy/dx = 2x is missing")
+    close(dialog)
+    dialog = validated(page, cells, solutions()["ex1_answer"], shots, f"{student}-validate-right")
+    expect(dialog).to_contain_text("Success! Your notebook passes all the tests.")
+    close(dialog)
+    page.goto(f"{layout.url}/user/{student}/lab")
 
 
 def formgrader_button(page: Page, row, column: str, success: str, shots: Shots, step: str) -> None:
@@ -106,10 +177,15 @@ def test_a_class_round_trip_on_the_hub(browser: Browser, hub_class):
     shots = Shots()
     started = time.perf_counter()
 
-    students = {}
-    for student, case in ((a, "honest_complete"), (b, "patch_torch_allclose")):
-        students[student] = logged_in(browser, layout, student, passwords[student], shots)
-        fetch_and_submit(students[student], layout, student, case, shots)
+    students = {student: logged_in(browser, layout, student, passwords[student], shots) for student in (a, b)}
+    fetch(students[a], a, shots)
+    answer_in_jupyterlab(students[a], layout, a, shots)
+    submit(assignments_tab(students[a]), fetched_row(students[a]), a, 1, shots)
+    fetched = fetch(students[b], b, shots)
+    write_case(b, "honest_partial")
+    submit(students[b], fetched, b, 1, shots)
+    write_case(b, "patch_torch_allclose")
+    submit(students[b], fetched, b, 2, shots)
 
     teacher = logged_in(browser, layout, layout.instructor, passwords[layout.instructor], shots)
     teacher.goto(f"{layout.url}/user/{layout.instructor}/formgrader/manage_assignments")

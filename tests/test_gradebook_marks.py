@@ -1,0 +1,115 @@
+"""What make autograde records in nbgrader's gradebook beside the scores, as plain nbgrader autograde does: late
+penalties (the gradebook's due date, each submission's timestamp.txt, the penalty the course's nbgrader_config.py
+configures) and formgrader's Flagged? column for the submissions the integrity check flagged. Scores are read back
+as nbgrader itself reports them: its export (grades.csv, what make export writes) and formgrader's API."""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from adversarial_corpus import CASES
+from grading_course import ASSIGNMENT, grade, make_course, outcome, solved, submit
+
+DUE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+# Each student's submission: its timestamp (as nbgrader's exchange writes it into timestamp.txt) and its work.
+SUBMISSIONS = {"ada": (DUE - timedelta(hours=1), "honest_complete"),
+               "bob": (DUE + timedelta(hours=6, minutes=51), "honest_complete"),
+               "mallory": (DUE - timedelta(minutes=5), "patch_torch_allclose")}
+ONE_POINT_PER_DAY = '''\
+import math
+from nbgrader.plugins import BasePlugin
+
+
+class OnePointPerDayStarted(BasePlugin):
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        return math.ceil(total_seconds_late / 86400)
+'''
+# formgrader's "Manage submissions" of a notebook, the page with the Flagged? column, asks nbgrader's API for this.
+FORMGRADER_NOTEBOOK_SUBMISSIONS = f"""\
+import json
+from nbgrader.apps import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
+
+api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
+rows = api.get_notebook_submissions("{ASSIGNMENT}", "{ASSIGNMENT}")
+print(json.dumps({{row["student"]: row["flagged"] for row in rows}}))
+"""
+
+
+def nbgrader(root, *args: str) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+def configure(root, *lines: str) -> None:
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write("\n" + "\n".join(lines) + "\n")
+
+
+def exported(root) -> dict[str, dict[str, float]]:
+    """grades.csv as nbgrader's export writes it: per student, the raw score, the late penalty and the score."""
+    nbgrader(root, "export")
+    with open(root / "grades.csv", newline="") as table:
+        return {row["student_id"]: {key: float(row[key]) for key in ("raw_score", "late_submission_penalty", "score")}
+                for row in csv.DictReader(table)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("late"), shipped=False)
+    configure(root, 'c.LateSubmissionPlugin.penalty_method = "zero"')
+    nbgrader(root, "db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE:%Y-%m-%d %H:%M:%S} UTC")
+    honest = solved(root)
+    for student, (submitted_at, case) in SUBMISSIONS.items():
+        submit(root, student, next(c for c in CASES if c.name == case).build(honest, root))
+        (root / "submitted" / student / ASSIGNMENT / "timestamp.txt").write_text(
+            f"{submitted_at:%Y-%m-%d %H:%M:%S.%f} UTC")
+    run = grade(root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return root
+
+
+def test_a_submission_late_under_the_zero_penalty_scores_zero_as_in_plain_nbgrader(graded):
+    assert exported(graded) == {"ada": {"raw_score": 6.0, "late_submission_penalty": 0.0, "score": 6.0},
+                                "bob": {"raw_score": 6.0, "late_submission_penalty": 6.0, "score": 0.0},
+                                "mallory": {"raw_score": 0.0, "late_submission_penalty": 0.0, "score": 0.0}}
+    late = outcome(graded, "bob")
+    assert (late["status"], late["score"], late["max_score"]) == ("graded", 0.0, 6.0)
+    assert "submitted 6 h 51 min late: penalty 6" in late["notes"]
+    assert not any("late" in note for note in outcome(graded, "ada")["notes"])
+
+
+def test_a_penalty_plugin_of_the_instructors_subtracts_what_it_says(graded, tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(graded, root)
+    (root / "late.py").write_text(ONE_POINT_PER_DAY)
+    configure(root, 'c.AssignLatePenalties.plugin_class = "late.OnePointPerDayStarted"')
+    run = grade(root, "--student", "bob", "--force")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert exported(root)["bob"] == {"raw_score": 6.0, "late_submission_penalty": 1.0, "score": 5.0}
+    assert outcome(root, "bob")["score"] == 5.0
+
+
+def test_a_penalty_plugin_that_cannot_be_loaded_stops_the_batch_before_grading(graded, tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(graded, root)
+    configure(root, 'c.AssignLatePenalties.plugin_class = "late.NoSuchPlugin"')
+    before = outcome(root, "bob")
+    run = grade(root, "--student", "bob", "--force")
+    assert run.returncode != 0
+    assert "late.NoSuchPlugin" in run.stderr and "AssignLatePenalties.plugin_class" in run.stderr, run.stderr
+    assert outcome(root, "bob") == before and exported(root)["bob"]["score"] == 0.0, "a grade was lost"
+
+
+def test_formgraders_flagged_column_shows_what_the_integrity_check_flagged(graded):
+    shown = subprocess.run([sys.executable, "-c", FORMGRADER_NOTEBOOK_SUBMISSIONS], cwd=graded, capture_output=True,
+                           text=True, timeout=300, check=True)
+    assert json.loads(shown.stdout) == {"ada": False, "bob": False, "mallory": True}
+    assert outcome(graded, "mallory")["status"] == "flagged"
