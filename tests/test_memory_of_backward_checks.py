@@ -1,0 +1,43 @@
+"""13_memory_of_backward's checks, outside a kernel: what the kernel observes, and what the judge makes of sent values."""
+
+import math
+
+from torch.utils.checkpoint import checkpoint
+
+from autograd_course.cases import verdict
+from autograd_course.exercises.memory_of_backward import check_saved_bytes, check_stack
+
+
+def run(segment, h):
+    for layer in segment:
+        h = layer(h)
+    return h
+
+
+def segments_of(size):
+    """An answer that checkpoints runs of size(n) layers."""
+    def checkpointed(layers, h):
+        for start in range(0, len(layers), size(len(layers))):
+            h = checkpoint(run, layers[start:start + size(len(layers))], h, use_reentrant=False)
+        return h
+    return checkpointed
+
+
+def test_the_stack_is_observed_and_judged_outside_a_kernel():
+    honest = check_stack.observe(segments_of(lambda n: math.ceil(math.sqrt(n))), 30, True)
+    assert verdict(check_stack, honest, (30, True), {}) is None
+    every_layer = check_stack.observe(segments_of(lambda n: 1), 30, True)
+    assert "checkpointing every layer" in verdict(check_stack, every_layer, (30, True), {})
+
+
+def test_a_peak_the_kernel_could_forge_earns_nothing_with_wrong_gradients():
+    seen = check_stack.observe(segments_of(lambda n: math.ceil(math.sqrt(n))), 9, False)
+    forged = {**seen, "layer 0's weight": seen["layer 0's weight"] * 2}
+    assert "gradient of layer 0's weight" in verdict(check_stack, forged, (9, False), {})
+    assert "the grader could not judge" in verdict(check_stack, {"output": seen["output"]}, (9, False), {})
+
+
+def test_saved_bytes_are_judged_against_closed_forms():
+    assert verdict(check_saved_bytes, {"got": 40}, ("w[:3] * w[5:8]",), {}) is None
+    assert "two tensors but one storage" in verdict(check_saved_bytes, {"got": 80}, ("w[:3] * w[5:8]",), {})
+    assert "under no_grad nothing is saved" in verdict(check_saved_bytes, {"got": 176}, ("MLP under no_grad",), {})
