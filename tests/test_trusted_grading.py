@@ -16,7 +16,7 @@ from adversarial_corpus import CASES, KERNEL_AT_WORK
 from autograd_course.grading.execute import TrustedCell
 from autograd_course.grading import student_ids
 from autograd_course.grading.feedback import HideHiddenTests
-from autograd_course.grading.guard import Channel, Seal
+from autograd_course.grading.channel import Channel, Seal
 from autograd_course.grading.outputs import MAX_DATA_CHARACTERS, MAX_TEXT_CHARACTERS, MAX_TRACEBACK_LINES, capped
 from autograd_course.grading.worker import judge_evidence
 from autograd_course.validate import cell_names, policy_findings, validate

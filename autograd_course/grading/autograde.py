@@ -39,7 +39,7 @@ from ..release import record_in_gradebook
 from . import student_ids
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
-from .guard import cell_digest
+from .cells import cell_digest
 from .judge import Judge
 from .policy import check_answer, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined

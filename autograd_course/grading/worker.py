@@ -12,7 +12,7 @@ A ``Job`` carries everything a run needs as plain data (notebook JSON, file cont
 same ``run`` serves the local pool and remote Dask workers.
 
 The guard's channel is read here, from outside the sandbox, and judged after the run
-(``guard.Channel``, ``judge_evidence``): a test cell that the kernel said passed earns its points
+(``channel.Channel``, ``judge_evidence``): a test cell that the kernel said passed earns its points
 only if the guard's sealed ``ran`` record for it arrived, once and in order.
 """
 
@@ -34,7 +34,7 @@ import nbformat
 
 from ..arithmetic import REPRODUCIBLE_ARITHMETIC
 from .execute import TrustedCell, execute
-from .guard import MAX_RECORD_BYTES, Channel
+from .channel import MAX_RECORD_BYTES, Channel
 from .kernel_host import HostDied
 from .resources import MemoryCgroup, Scratch, UsageWatch, size_text
 from .sandbox import Sandbox
