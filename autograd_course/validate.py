@@ -28,7 +28,9 @@ from traitlets.config.loader import PyFileConfigLoader
 from .course import this_course
 from .kernels import ipc_socket_path
 from .grading.assemble import assemble, is_answer, nbgrader_meta
-from .grading.policy import Finding, answer_findings, notebook_protected_names
+from .grading.answer_checker import answer_findings
+from .grading.findings import Finding
+from .grading.protected import notebook_protected_names
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 POLICY_ERROR = "AnswerPolicyError"

@@ -17,7 +17,7 @@ import pytest
 
 from autograd_course.arithmetic import REPRODUCIBLE_ARITHMETIC, reproducible_environment
 from autograd_course.course import this_course
-from autograd_course.grading.worker import Worker
+from autograd_course.grading.host_process import KernelHostProcess
 
 PATHS = {"avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
          "no-vector-extension": {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ATEN_CPU_CAPABILITY": "default"}}
@@ -51,4 +51,4 @@ def test_the_graders_sandboxed_kernels_get_the_reproducible_arithmetic():
     """The sandbox starts its kernel host with this environment and nothing else (env -i), and each graded kernel
     with it too: without MKL_CBWR there, grading would compute on another path than the reference run."""
     folders = SimpleNamespace(folder=Path("/submission"), matplotlib_config=Path("/matplotlib"))
-    assert REPRODUCIBLE_ARITHMETIC.items() <= Worker.environment(folders).items()
+    assert REPRODUCIBLE_ARITHMETIC.items() <= KernelHostProcess.environment(folders).items()

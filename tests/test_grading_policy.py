@@ -15,9 +15,11 @@ import torch
 
 from autograd_course.checks import as_float64, same_value
 from autograd_course.grading.assemble import is_answer
+from autograd_course.grading.answer_checker import answer_findings, check_answer
 from autograd_course.grading.policy import (ALLOWED_IMPORTS, CODE_FROM_DATA, CONTAINER_METHODS, FORBIDDEN_BUILTINS,
-                                            STUDENT_RULES, answer_findings, check_answer, module_allowed,
-                                            notebook_protected_names, reachable_names)
+                                            STUDENT_RULES, module_allowed)
+from autograd_course.grading.protected import notebook_protected_names
+from autograd_course.grading.reachable import reachable_names
 from conftest import COURSE
 from notebook_cells import SOLUTION_MARKER
 

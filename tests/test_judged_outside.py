@@ -11,7 +11,7 @@ import pytest
 
 from autograd_course.exercises.chain_rule import composite
 from autograd_course.grading.autograde import TrustedAutograder
-from autograd_course.grading.guard import cell_digest
+from autograd_course.grading.cells import cell_digest
 from autograd_course.grading.sandbox import Unconfined
 from autograd_course.grading.test_calls import HIDDEN_BLOCK
 from autograd_course.numeric import central_difference

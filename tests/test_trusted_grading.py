@@ -15,10 +15,12 @@ from nbgrader.api import Gradebook
 from adversarial_corpus import CASES, KERNEL_AT_WORK
 from autograd_course.grading.execute import TrustedCell
 from autograd_course.grading import student_ids
+from autograd_course.grading.autograde import TrustedAutograder
 from autograd_course.grading.feedback import HideHiddenTests
-from autograd_course.grading.guard import Channel, Seal
+from autograd_course.grading.channel import Channel, Seal
+from autograd_course.grading.sandbox import Unconfined
 from autograd_course.grading.outputs import MAX_DATA_CHARACTERS, MAX_TEXT_CHARACTERS, MAX_TRACEBACK_LINES, capped
-from autograd_course.grading.worker import judge_evidence
+from autograd_course.grading.evidence import judge_evidence
 from autograd_course.validate import cell_names, policy_findings, validate
 from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
                             student_version, submit)
@@ -245,6 +247,13 @@ def test_unsafe_student_ids_are_refused_and_findings_escaped_while_the_batch_is_
     assert sorted(path.name for path in (root / "grading" / ASSIGNMENT).glob("*.json")) == ["ada.json", "eve.json"]
     report = (root / "grading" / ASSIGNMENT / "integrity.md").read_text()
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in report and "<script>" not in report
+    # An unsafe id imported into the gradebook (from a CSV) has no folder to refuse: the next batch names it.
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autograd-course") as gradebook:
+        gradebook.add_student("<b>imported</b>")
+    done, todo = TrustedAutograder(root, ASSIGNMENT, Unconfined()).pending()
+    assert todo == [SCRIPTED_ID] and {(recorded.student, recorded.status) for recorded in done} == {
+        ("ada", "graded"), ("eve", "flagged"), ("<b>imported</b>", "rejected")}
+    assert "unsafe student id '<b>imported</b>' in the gradebook" in done[-1].reason
     assert student_ids.refusal("ada.lovelace+1@example.org") is None and student_ids.refusal("s-42_b") is None
     for unsafe in (SCRIPTED_ID, "../ada", "", "-rf", "x" * 101, "a b", "ü"):
         assert student_ids.refusal(unsafe), unsafe

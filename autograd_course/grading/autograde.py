@@ -17,51 +17,34 @@ Usage: python -m autograd_course.grading.autograde ASSIGNMENT [ASSIGNMENT ...] [
 
 import argparse
 import hashlib
-import json
 import os
-import shutil
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_output
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..release import record_in_gradebook
 from . import student_ids
+from .answer_checker import check_answer
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
+from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
 from .flagged import flag_in_gradebook
-from .guard import cell_digest
+from .gradebook_writer import GradebookWriter, rooted_sqlite_url
+from .integrity import write_integrity_report
 from .judge import Judge
-from .late_penalty import LatePenalty, penalised_score
-from .policy import check_answer, notebook_protected_names
+from .late_penalty import LatePenalty
+from .outcomes import FINAL, Outcome, OutcomeStore
+from .protected import notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
 from .worker import Job, Result
-
-FINAL = ("graded", "flagged", "rejected")
-
-
-@dataclass
-class Outcome:
-    student: str
-    assignment: str
-    status: str
-    digest: str
-    score: float = 0.0
-    max_score: float = 0.0
-    reason: str = ""
-    notes: list[str] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,19 +57,13 @@ class Prepared:
     findings: list[str]
 
 
-def rooted_sqlite_url(db_url: str, root: Path) -> str:
-    """nbgrader_config.py's relative ``sqlite:///gradebook.db`` means a file in the course folder, wherever we run."""
-    prefix = "sqlite:///"
-    path = db_url.removeprefix(prefix)
-    return f"{prefix}{root / path}" if db_url.startswith(prefix) and not path.startswith("/") else db_url
-
-
 def digest_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
 class TrustedAutograder:
-    """One assignment's batch: everything needed to grade one submission after another."""
+    """One assignment's batch: what grading one submission after another needs, from ``prepare`` (before its run)
+    to ``finish`` (after it). Its outcomes are kept by ``OutcomeStore``, its scores by ``GradebookWriter``."""
 
     def __init__(self, root: Path, assignment: str, sandbox: Sandbox, cell_timeout: int = 60):
         self.root = root.resolve()
@@ -96,8 +73,10 @@ class TrustedAutograder:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         self.coursedir = CourseDirectory(config=config, root=str(self.root))
         self.db_url = rooted_sqlite_url(self.coursedir.db_url, self.root)
-        self.course_id = self.coursedir.course_id
+        self.late = LatePenalty(config, self.root, self.db_url)
+        self.gradebook = GradebookWriter(self.root, self.coursedir, assignment, self.late)
         self.outcomes_dir = self.root / "grading" / assignment
+        self.outcomes = OutcomeStore(self.outcomes_dir)
         source_dir = self.root / self.coursedir.source_directory / assignment
         release_dir = self.root / self.coursedir.release_directory / assignment
         self.source = nbformat.read(source_dir / f"{assignment}.ipynb", as_version=4)
@@ -109,7 +88,6 @@ class TrustedAutograder:
         self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
                               for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
-        self.late = LatePenalty(config, self.root, self.db_url)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
@@ -119,33 +97,27 @@ class TrustedAutograder:
     def submission_path(self, student: str) -> Path:
         return self.root / self.coursedir.submitted_directory / student / self.assignment / f"{self.assignment}.ipynb"
 
-    def recorded(self, student: str) -> Outcome | None:
-        path = self.outcomes_dir / f"{student}.json"
-        try:
-            return Outcome(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
     def pending(self, students: list[str] | None = None, force: bool = False) -> tuple[list[Outcome], list[str]]:
         """Outcomes already recorded for unchanged submissions, and the students still to grade."""
         done, todo = [], []
         for student in students or self.students():
-            previous = None if student_ids.refusal(student) else self.recorded(student)
+            previous = None if student_ids.refusal(student) else self.outcomes.recorded(student)
             if not force and previous and previous.status in FINAL \
                     and previous.digest == digest_of(self.submission_path(student)):
                 done.append(previous)
             else:
                 todo.append(student)
+        if students is None:
+            done += self.unsafe_gradebook_ids()
         return done, todo
 
-    def record(self, outcome: Outcome) -> None:
-        if student_ids.refusal(outcome.student):
-            return  # no file is named after a refused id: the summary reports it
-        self.outcomes_dir.mkdir(parents=True, exist_ok=True)
-        target = self.outcomes_dir / f"{outcome.student}.json"
-        partial = target.with_suffix(".json.partial")
-        partial.write_text(json.dumps(asdict(outcome), indent=1))
-        os.replace(partial, target)
+    def unsafe_gradebook_ids(self) -> list[Outcome]:
+        """Ids in the gradebook without a submission folder that are not safe, each as a rejection naming it (the
+        ones with a folder are refused when their submission is prepared)."""
+        submitted = set(self.students())
+        return [Outcome(student, self.assignment, "rejected", "", reason=refused)
+                for student in self.gradebook.student_ids()
+                if student not in submitted and (refused := student_ids.gradebook_refusal(student))]
 
     def check_room(self, student: str | None = None) -> None:
         """Room in the course folder for the gradebook, the outcomes and ``student``'s autograded copy."""
@@ -163,7 +135,7 @@ class TrustedAutograder:
         try:
             submitted = read_submission(path)
         except Rejected as rejection:
-            score, max_score = self.save_rejection(student, path.parent)
+            score, max_score = self.gradebook.save_rejection(student, path.parent)
             return Outcome(student, self.assignment, "rejected", digest, score, max_score, reason=str(rejection))
         assembly = assemble(submitted, self.source, self.release)
         findings = [str(finding) for grade_id, source in assembly.answers.items()
@@ -187,20 +159,25 @@ class TrustedAutograder:
         """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
         student = prepared.job.student
         notebook = nbformat.reads(result.notebook, as_version=4)
-        judged = self.judge.judge(notebook) if self.judge else []
-        findings = list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
-                                      + [self.describe_report(report, result.cell_names)
-                                         for report in result.reports] + judged))
+        findings = self.findings_of(prepared, result, notebook)
         notes = prepared.notes + ([result.stopped] if result.stopped else [])
         if findings:
             self.void_tests(notebook, findings)
-        score, max_score = self.save_grades(student, notebook, self.submission_path(student).parent)
+        score, max_score = self.gradebook.save_grades(student, notebook, self.submission_path(student).parent)
         notes += self.late.notes(self.assignment, student)
         if findings:
             flag_in_gradebook(self.db_url, self.assignment, student)
         status = "flagged" if findings else "graded"
         return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
                        findings=findings)
+
+    def findings_of(self, prepared: Prepared, result: Result, notebook) -> list[str]:
+        """Every finding of a run, once each: the policy's, from outside the sandbox, the guard's, and the values
+        judged here (which ``self.judge`` writes into ``notebook``)."""
+        judged = self.judge.judge(notebook) if self.judge else []
+        return list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
+                                  + [self.describe_report(report, result.cell_names) for report in result.reports]
+                                  + judged))
 
     def failed(self, student: str, error: BaseException) -> Outcome:
         """The grader itself failed on this submission: recorded as an error, retried by the next run."""
@@ -225,73 +202,10 @@ class TrustedAutograder:
                 cell.outputs.append(new_output("error", ename="IntegrityFlag", evalue=message,
                                                traceback=[f"IntegrityFlag: {message}"]))
 
-    # -- nbgrader's gradebook and folders ----------------------------------------------------------
-    def ensure_assignment_in_gradebook(self) -> None:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
-            try:
-                gradebook.find_notebook(self.assignment, self.assignment)
-                return
-            except MissingEntry:
-                pass
-        record_in_gradebook(self.root, self.assignment)
-
-    def autograded_dir(self, student: str) -> Path:
-        return self.root / self.coursedir.autograded_directory / student / self.assignment
-
-    def open_submission(self, gradebook: Gradebook, student: str, submitted_dir: Path):
-        gradebook.update_or_create_student(student)
-        timestamp = self.coursedir.get_existing_timestamp(str(submitted_dir))
-        if timestamp:
-            return gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
-        return gradebook.update_or_create_submission(self.assignment, student)
-
-    def save_grades(self, student: str, notebook, submitted_dir: Path) -> tuple[float, float]:
-        target = self.autograded_dir(student)
-        shutil.rmtree(target, ignore_errors=True)
-        # As nbgrader's autograde does: the student's other files (timestamp.txt, the exchange's
-        # submission_secret.txt that release_feedback needs) go along with the graded notebook.
-        shutil.copytree(submitted_dir, target, symlinks=False, ignore_dangling_symlinks=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        nbformat.write(notebook, target / f"{self.assignment}.ipynb")
-        with Gradebook(self.db_url, self.course_id) as gradebook:
-            self.open_submission(gradebook, student, submitted_dir)
-        resources = {"nbgrader": {"notebook": self.assignment, "assignment": self.assignment, "student": student,
-                                  "db_url": self.db_url}}
-        SaveAutoGrades().preprocess(notebook, resources)
-        self.late.assign(notebook, resources)
-        return self.scores(student)
-
-    def save_rejection(self, student: str, submitted_dir: Path) -> tuple[float, float]:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
-            submission = self.open_submission(gradebook, student, submitted_dir)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    grade.auto_score, grade.needs_manual_grade = 0, False
-            gradebook.db.commit()
-        shutil.rmtree(self.autograded_dir(student), ignore_errors=True)
-        return self.scores(student)
-
-    def scores(self, student: str) -> tuple[float, float]:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
-            submission = gradebook.find_submission(self.assignment, student)
-            return penalised_score(submission), submission.max_score
-
     def write_integrity_report(self) -> Path:
-        flagged = [outcome for student in self.students() if (outcome := self.recorded(student))
+        flagged = [outcome for student in self.students() if (outcome := self.outcomes.recorded(student))
                    and outcome.status == "flagged"]
-        lines = [f"# Integrity report: {self.assignment}", "",
-                 "Submissions whose code tried something the tests cannot allow. Each was scored 0;",
-                 "review the lines below and regrade by hand in formgrader where the finding is innocent.", ""]
-        for outcome in flagged:
-            # Markdown viewers render HTML: the findings quote the submission's code.
-            lines += [f"## {escape(outcome.student, quote=False)}", "",
-                      *(f"- {escape(finding, quote=False)}" for finding in outcome.findings), ""]
-        if not flagged:
-            lines.append("No findings.")
-        self.outcomes_dir.mkdir(parents=True, exist_ok=True)
-        report = self.outcomes_dir / "integrity.md"
-        report.write_text("\n".join(lines) + "\n")
-        return report
+        return write_integrity_report(self.outcomes_dir / "integrity.md", self.assignment, flagged)
 
 
 def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | None = None, force: bool = False,
@@ -305,7 +219,7 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
     work = []
     for grader in graders:
         grader.check_room()
-        grader.ensure_assignment_in_gradebook()
+        grader.gradebook.ensure_assignment_in_gradebook()
         done, todo = grader.pending(students, force)
         outcomes += done
         work += [(grader, student) for student in todo]
@@ -316,7 +230,7 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
 
     def keep(outcome: Outcome) -> None:
         with stop_when_full():
-            by_assignment[outcome.assignment].record(outcome)
+            by_assignment[outcome.assignment].outcomes.record(outcome)
         outcomes.append(outcome)
         bar.update()
 

@@ -6,7 +6,7 @@ the student silenced IPython's error display, and ``clear_output`` messages are 
 error once shown stays in the notebook. A cell that runs past its time limit, and a kernel that
 dies (``os._exit``, a signal, the memory limit), end the run: the remaining cells are marked failed.
 
-Each test cell runs with the guard's end marker appended (``guard.end_marker``, with a nonce
+Each test cell runs with the guard's end marker appended (``cells.end_marker``, with a nonce
 drawn for this run), and its source is put back afterwards; what the kernel replied for each test
 cell is returned for the worker to hold against the guard's evidence. A judged test cell runs as
 its kernel version (``test_calls.kernel_version``: no hidden block), and the kernel is told to send
@@ -36,7 +36,7 @@ from traitlets import Any, Dict, Integer
 
 from ..record import RECORDING
 from .assemble import nbgrader_meta
-from .guard import cell_digest, end_marker
+from .cells import cell_digest, end_marker
 from .kernel_host import HostDied
 from .outputs import capped
 from .sandbox import Sandbox

@@ -25,7 +25,7 @@ from ..exercises import checks_of
 from ..record import RECORD_MIME
 from ..values import BadValue, decode
 from .assemble import nbgrader_meta
-from .guard import cell_digest
+from .cells import cell_digest
 from .test_calls import Case, NotJudged, cases_of, kernel_version
 
 

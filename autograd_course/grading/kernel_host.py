@@ -32,7 +32,7 @@ import sys
 import time
 import traceback
 
-from . import guard
+from . import guard, watches
 
 PR_SET_DUMPABLE = 4
 MESSAGE_BYTES = 1 << 20
@@ -59,7 +59,7 @@ def preload() -> None:
 
     torch.set_num_threads(1)
     # torch.func's first use registers kernels for aten operators (and imports torch.distributed): done here, the
-    # guard's snapshot of the dispatcher (guard.dispatcher_registrations) already holds them.
+    # guard's snapshot of the dispatcher (watches.dispatcher_registrations) already holds them.
     import torch.func
 
     point = torch.zeros(2, requires_grad=True)
@@ -209,7 +209,7 @@ def main() -> None:
     args = parser.parse_args()
     control = socket.socket(fileno=args.control_fd)
     preload()
-    dispatcher = guard.dispatcher_registrations()  # once here, not in every kernel
+    dispatcher = watches.dispatcher_registrations()  # once here, not in every kernel
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control.send(json.dumps({"ready": True}).encode())
     Host(control, args.confined, os.path.realpath(args.work), dispatcher).serve()

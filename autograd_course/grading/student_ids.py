@@ -10,6 +10,15 @@ import re
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
 
 
+def gradebook_refusal(student: str) -> str | None:
+    """Why an id already in the gradebook (imported from a CSV, added by hand) is not safe, or None when it is:
+    formgrader shows it as it is, whether or not it has a submission."""
+    if SAFE_ID.fullmatch(student):
+        return None
+    return (f"unsafe student id {student[:120]!r} in the gradebook: formgrader shows it as it is; remove it "
+            "(nbgrader db student remove) and add the student again under an id of letters, digits and _ . @ + -")
+
+
 def refusal(student: str) -> str | None:
     """Why ``student`` is not a safe id, or None when it is."""
     if SAFE_ID.fullmatch(student):

@@ -1,0 +1,90 @@
+"""Scores into nbgrader's gradebook and autograded folder, as nbgrader's own autograde writes them.
+
+The graded notebook goes to ``autograded/<student>/<id>/`` with the student's other files, and its scores through
+nbgrader's ``SaveAutoGrades``; a rejected submission's grades are set to 0. Only the grader's own thread writes, so
+SQLite has one writer.
+"""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import SaveAutoGrades
+
+from ..release import record_in_gradebook
+from .late_penalty import LatePenalty, penalised_score
+
+
+def rooted_sqlite_url(db_url: str, root: Path) -> str:
+    """nbgrader_config.py's relative ``sqlite:///gradebook.db`` means a file in the course folder, wherever we run."""
+    prefix = "sqlite:///"
+    path = db_url.removeprefix(prefix)
+    return f"{prefix}{root / path}" if db_url.startswith(prefix) and not path.startswith("/") else db_url
+
+
+class GradebookWriter:
+    """One assignment's rows in nbgrader's gradebook, and its autograded folders."""
+
+    def __init__(self, root: Path, coursedir: CourseDirectory, assignment: str, late: LatePenalty):
+        self.root = root
+        self.late = late
+        self.coursedir = coursedir
+        self.assignment = assignment
+        self.db_url = rooted_sqlite_url(coursedir.db_url, root)
+        self.course_id = coursedir.course_id
+
+    def ensure_assignment_in_gradebook(self) -> None:
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            try:
+                gradebook.find_notebook(self.assignment, self.assignment)
+                return
+            except MissingEntry:
+                pass
+        record_in_gradebook(self.root, self.assignment)
+
+    def student_ids(self) -> list[str]:
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            return [student.id for student in gradebook.students]
+
+    def autograded_dir(self, student: str) -> Path:
+        return self.root / self.coursedir.autograded_directory / student / self.assignment
+
+    def open_submission(self, gradebook: Gradebook, student: str, submitted_dir: Path):
+        gradebook.update_or_create_student(student)
+        timestamp = self.coursedir.get_existing_timestamp(str(submitted_dir))
+        if timestamp:
+            return gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
+        return gradebook.update_or_create_submission(self.assignment, student)
+
+    def save_grades(self, student: str, notebook, submitted_dir: Path) -> tuple[float, float]:
+        target = self.autograded_dir(student)
+        shutil.rmtree(target, ignore_errors=True)
+        # As nbgrader's autograde does: the student's other files (timestamp.txt, the exchange's
+        # submission_secret.txt that release_feedback needs) go along with the graded notebook.
+        shutil.copytree(submitted_dir, target, symlinks=False, ignore_dangling_symlinks=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        nbformat.write(notebook, target / f"{self.assignment}.ipynb")
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            self.open_submission(gradebook, student, submitted_dir)
+        resources = {"nbgrader": {"notebook": self.assignment, "assignment": self.assignment, "student": student,
+                                  "db_url": self.db_url}}
+        SaveAutoGrades().preprocess(notebook, resources)
+        self.late.assign(notebook, resources)
+        return self.scores(student)
+
+    def save_rejection(self, student: str, submitted_dir: Path) -> tuple[float, float]:
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            submission = self.open_submission(gradebook, student, submitted_dir)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+            gradebook.db.commit()
+        shutil.rmtree(self.autograded_dir(student), ignore_errors=True)
+        return self.scores(student)
+
+    def scores(self, student: str) -> tuple[float, float]:
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            submission = gradebook.find_submission(self.assignment, student)
+            return penalised_score(submission), submission.max_score

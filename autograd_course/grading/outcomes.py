@@ -1,0 +1,51 @@
+"""One outcome per submission, recorded in ``grading/<id>/<student>.json`` after its grades are committed.
+
+An outcome is *graded*, *flagged* (an integrity finding: scored 0), *rejected* (with the reason) or *error* (the
+grader failed on it; the next run retries it). It is written atomically, so a batch stopped at any point is finished
+by running the command again.
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import student_ids
+
+FINAL = ("graded", "flagged", "rejected")
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    status: str
+    digest: str
+    score: float = 0.0
+    max_score: float = 0.0
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+
+class OutcomeStore:
+    """One assignment's recorded outcomes, one file per student; none for a refused student id."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def recorded(self, student: str) -> Outcome | None:
+        path = self.folder / f"{student}.json"
+        try:
+            return Outcome(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def record(self, outcome: Outcome) -> None:
+        if student_ids.refusal(outcome.student):
+            return  # no file is named after a refused id: the summary reports it
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{outcome.student}.json"
+        partial = target.with_suffix(".json.partial")
+        partial.write_text(json.dumps(asdict(outcome), indent=1))
+        os.replace(partial, target)

@@ -1,0 +1,82 @@
+"""The shape of a Python package read from its source: how long its classes are, and what imports what.
+
+Imports are read wherever they are written (a function's deferred import is still a dependency), and resolved to
+the package's own modules; anything outside the package is left out.
+"""
+
+import ast
+from pathlib import Path
+
+
+def modules_of(package: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every module of a package folder (a package is its ``__init__``)."""
+    modules = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def long_classes(package: Path, limit: int) -> list[str]:
+    """``module.Class (n lines)`` for every class longer than ``limit`` lines, decorators and docstring included."""
+    found = []
+    for name, path in modules_of(package).items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+                if node.end_lineno - start + 1 > limit:
+                    found.append(f"{name}.{node.name} ({node.end_lineno - start + 1} lines)")
+    return found
+
+
+def imports_of(package: Path) -> dict[str, set[str]]:
+    """Each module of the package -> the package's modules it imports."""
+    modules = modules_of(package)
+    graph = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        here = name.split(".") if is_package else name.split(".")[:-1]
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else [])) \
+                    if node.level else node.module
+                imported.add(base)
+                imported |= {f"{base}.{alias.name}" for alias in node.names}
+        # A dotted import reaches the module itself, not its parent packages' own code beyond their __init__.
+        graph[name] = {module for module in imported if module in modules and module != name}
+    return graph
+
+
+def import_cycles(package: Path) -> list[list[str]]:
+    """The package's import cycles, each as the modules around it (one per strongly connected component)."""
+    graph = imports_of(package)
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(graph[module]):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
