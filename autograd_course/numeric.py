@@ -21,3 +21,13 @@ def central_difference(f, x, h: float = 1e-6) -> torch.Tensor:
             step = step.view_as(point)
             grad.view(-1)[i] = (f(point + step) - f(point - step)) / (2 * h)
     return grad
+
+
+def seeded_two_layer_network(batch: int, n_in: int, n_hidden: int, n_out: int, seed: int):
+    """x, W1 and W2 (the weights requiring gradients) from a private generator: the values do not depend on how many
+    numbers earlier cells drew from torch's own."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, n_in, generator=generator)
+    W1 = torch.randn(n_in, n_hidden, generator=generator).requires_grad_()
+    W2 = torch.randn(n_hidden, n_out, generator=generator).requires_grad_()
+    return x, W1, W2

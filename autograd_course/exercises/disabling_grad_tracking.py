@@ -14,7 +14,7 @@ import torch
 
 from ..cases import Check, expect_returned, returned, snapshot as copy_of
 from ..checks import expect_close, expect_equal, expect_rule, expect_true
-from ..numeric import central_difference
+from ..numeric import central_difference, seeded_two_layer_network
 
 
 def tracking_state(tensor) -> str:
@@ -136,14 +136,6 @@ def two_layer_loss(x, W1, W2):
     return ((hidden @ W2) ** 2).mean()
 
 
-def drawn(batch, n_in, n_hidden, n_out, seed):
-    """x, W1 and W2 from a private generator: the values do not depend on how many numbers earlier cells drew."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, n_in, generator=generator)
-    W1 = torch.randn(n_in, n_hidden, generator=generator).requires_grad_()
-    W2 = torch.randn(n_hidden, n_out, generator=generator).requires_grad_()
-    return x, W1, W2
-
 
 def leads_to(loss, leaf) -> bool:
     """Whether the loss's recorded graph leads to ``leaf`` (AccumulateGrad nodes hold the leaf they write .grad into)."""
@@ -159,7 +151,7 @@ def leads_to(loss, leaf) -> bool:
 
 
 def observe_frozen_backprop(answer, batch, n_in, n_hidden, n_out, seed):
-    x, W1, W2 = drawn(batch, n_in, n_hidden, n_out, seed)
+    x, W1, W2 = seeded_two_layer_network(batch, n_in, n_hidden, n_out, seed)
     loss = returned(answer, x, W1, W2)
     return {"loss": copy_of(loss), "reaches W1": type(loss) is torch.Tensor and leads_to(loss, W1),
             "W1 requires_grad": W1.requires_grad, "W1 grad": copy_of(W1.grad),
@@ -167,7 +159,7 @@ def observe_frozen_backprop(answer, batch, n_in, n_hidden, n_out, seed):
 
 
 def judge_frozen_backprop(seen, batch, n_in, n_hidden, n_out, seed):
-    x, W1, W2 = (tensor.detach().double() for tensor in drawn(batch, n_in, n_hidden, n_out, seed))
+    x, W1, W2 = (tensor.detach().double() for tensor in seeded_two_layer_network(batch, n_in, n_hidden, n_out, seed))
     shapes = f"W1 {tuple(W1.shape)}, W2 {tuple(W2.shape)}"
     expect_returned(seen["loss"], what=f"backprop_with_first_layer_frozen, {shapes}",
                     hint="if backward() says 'does not require grad', the loss was computed with recording off: "

@@ -12,7 +12,7 @@ import torch
 
 from ..cases import Check, expect_returned, returned
 from ..checks import expect_close, expect_equal, expect_rule, expect_true, hint_for
-from ..numeric import central_difference
+from ..numeric import central_difference, seeded_two_layer_network
 from ..rules import AutogradCalls
 
 # Exercise 1: count_paths(tensor, leaf).
@@ -227,17 +227,9 @@ RETAIN_BEFORE = ("h.grad is None: call h.retain_grad() before backward(), on the
                  "(section 3.3)")
 
 
-def network(batch, n_in, n_hidden, n_out, seed):
-    """x, W1, W2 drawn from a private generator: the values do not depend on what earlier cells drew."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, n_in, generator=generator)
-    W1 = torch.randn(n_in, n_hidden, generator=generator).requires_grad_()
-    W2 = torch.randn(n_hidden, n_out, generator=generator).requires_grad_()
-    return x, W1, W2
-
 
 def observe_hidden_gradient(answer, batch, n_in, n_hidden, n_out, seed):
-    x, W1, W2 = network(batch, n_in, n_hidden, n_out, seed)
+    x, W1, W2 = seeded_two_layer_network(batch, n_in, n_hidden, n_out, seed)
     with AutogradCalls() as calls:
         result = returned(answer, x, W1, W2)
     return {"result": result, "W1.grad": W1.grad, "W2.grad": W2.grad, "backward_passes": calls.backward_passes,
@@ -245,7 +237,7 @@ def observe_hidden_gradient(answer, batch, n_in, n_hidden, n_out, seed):
 
 
 def judge_hidden_gradient(seen, batch, n_in, n_hidden, n_out, seed):
-    x, W1, W2 = network(batch, n_in, n_hidden, n_out, seed)
+    x, W1, W2 = seeded_two_layer_network(batch, n_in, n_hidden, n_out, seed)
     x64, W1_64, W2_64 = x.double(), W1.detach().double(), W2.detach().double()
     case, result = f"x {tuple(x.shape)}, W1 {tuple(W1.shape)}, W2 {tuple(W2.shape)}", seen["result"]
     expect_returned(result, what=f"loss_and_hidden_gradient({case})",
