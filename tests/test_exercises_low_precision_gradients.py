@@ -27,8 +27,22 @@ def test_the_probe_counts_gradscaler_steps_and_puts_the_methods_back():
         scaler.scale((weight * 2).sum()).backward()
         scaler.step(optimizer)
         scaler.update()
-    assert (untouched.count, used.count) == (0, 3)  # step, the unscale_ step runs, update
+    assert (untouched.count, used.method_calls) == (0, 3)  # step, the unscale_ step runs, update
+    assert used.kernels.count == 2  # its unscaling kernel and its update kernel
     assert {name: vars(torch.amp.GradScaler)[name] for name in checks.GradScalerCalls.METHODS} == before
+
+
+def test_the_probe_counts_gradscaler_methods_saved_before_it():
+    unscale, step, update = torch.amp.GradScaler.unscale_, torch.amp.GradScaler.step, torch.amp.GradScaler.update
+    weight = torch.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    scaler.scale((weight * 2).sum()).backward()
+    with checks.GradScalerCalls() as saved:
+        unscale(scaler, optimizer)
+        step(scaler, optimizer)
+        update(scaler)
+    assert saved.method_calls == 0 and saved.count == 2
 
 
 def test_the_probe_puts_the_methods_back_when_the_answer_raises():
@@ -83,6 +97,6 @@ def test_every_cases_inputs_survive_plain_data():
     """The grader matches the values a case sends against its inputs read from the cell: they must come back equal."""
     notebook = nbformat.read(COURSE.source_notebook("14_low_precision_gradients"), as_version=4)
     cases = [case for cell in grade_cells(notebook) for case in cases_of(cell.source)]
-    assert len(cases) == 28
+    assert len(cases) == 30
     for case in cases:
         assert same_value(decode(encode(case.inputs)), case.inputs), case

@@ -12,6 +12,7 @@ import torch
 
 from ..cases import Check, expect_returned, returned, snapshot
 from ..checks import TENSOR_TYPES, expect_close, expect_rule, expect_true, hint_for
+from ..torch_calls import NamedTorchCalls
 
 # Exercise 1: the gradients the cases scale, by the text a message shows.
 
@@ -59,12 +60,18 @@ GRADIENTS = {
     "tensor([2**-30, 1023.75])": lambda: torch.tensor([2.0**-30, 1023.75]),
     "tensor([65519.0, 1.0])": lambda: torch.tensor([65519.0, 1.0]),
     "tensor([1e-9, 70000.0])": lambda: torch.tensor([1e-9, 70000.0]),
+    "tensor([2**-149])": lambda: torch.tensor([2.0**-149]),
+    "tensor([-1e-40, 2**-100])": lambda: torch.tensor([-1e-40, 2.0**-100]),
     **{name: (lambda name=name: random_gradients()[name]) for name in random_gradients()},
     "section 3.4's dL/dp": model_cast_input,
 }
 
 ZERO_HINT = "ignore the entries that are 0: log2(0) is -inf, and no scale makes 0 nonzero"
 SCALE_RAISED = (("domain", ZERO_HINT), ("infinity", ZERO_HINT), ("NaN", ZERO_HINT))
+ABS_HINT = ("take the magnitudes |g| first: min() of the signed entries is the most negative one, not the smallest "
+            "in size (and log2 of a negative number is a domain error); on |g| your code gives the right scale")
+# float32's smallest gradient 2**-149 needs S = 2**125: from about here on, a None can come from a search stopped early.
+LARGE_SCALE = 2.0**32
 CAST_FIRST_HINT = ("S = 16 works here: ignore the entries that are 0, and scale in float32 before rounding to float16 "
                    "(gradient.half() has already rounded 2e-9 to 0)")
 
@@ -99,6 +106,9 @@ def scale_hint(got, gradient, expected):
             return "every entry is 0: nothing needs scaling, the scale is 1.0"
         if expected is not None and expected * magnitudes.max().item() > 65504:
             return "S * g is rounded to nearest: up to 65520 it becomes 65504 (the max), only from 65520 on inf"
+        if expected is not None and expected >= LARGE_SCALE:
+            return (f"S = 2**{int(math.log2(expected))} works here: float32 gradients reach down to 2**-149, which "
+                    "needs S = 2**125, so the search for k must not stop before that (keep S a Python float)")
         if expected is not None and expected > 65504:
             return "the scale itself is above 65504, inf as a float16: keep it a Python float (or float32)"
         return CAST_FIRST_HINT.replace("S = 16 works here", f"S = {expected!r} works here").replace(
@@ -140,21 +150,39 @@ VISIBLE_HINTS = {
 }
 
 
+def as_plain(got):
+    """A float subclass (numpy's float64) as the Python float it is; anything else as itself, judged by its type."""
+    return float(got) if isinstance(got, float) else got
+
+
 def observe_scale(answer, name):
-    return {"got": returned(answer, GRADIENTS[name]())}
+    """The scale for the gradient, and for its magnitudes |g| when it has negative entries (whose scale is the same):
+    an answer right on |g| only has forgotten abs()."""
+    gradient = GRADIENTS[name]()
+    magnitudes = returned(answer, gradient.abs()) if bool((gradient < 0).any()) else None
+    return {"got": as_plain(returned(answer, gradient)), "got for |g|": as_plain(magnitudes)}
+
+
+def right_scale(got, expected) -> bool:
+    return type(got) in (float, int, type(None)) and got == expected
 
 
 def judge_scale(seen, name):
     what, got, gradient = f"smallest_safe_scale({name})", seen["got"], GRADIENTS[name]()
     expected = brute_force_scale(gradient)
-    expect_returned(got, what=what, hints=SCALE_RAISED)
-    hint = VISIBLE_HINTS[name](got) if name in VISIBLE_HINTS else scale_hint(got, gradient, expected)
+    forgot_abs = bool((gradient < 0).any()) and not right_scale(got, expected) \
+        and right_scale(seen["got for |g|"], expected)
+    expect_returned(got, what=what, **({"hint": ABS_HINT} if forgot_abs else {"hints": SCALE_RAISED}))
+    hint = ABS_HINT if forgot_abs else VISIBLE_HINTS[name](got) if name in VISIBLE_HINTS else \
+        scale_hint(got, gradient, expected)
     if expected is None:
         expect_true(got is None, what=what, expected="None (no power of two keeps every entry nonzero and finite)",
                     got=repr(got), hint=hint)
         return
     expect_true(got is not None, what=what, expected=f"{expected!r}", got="None", hint=hint)
     expect_close(got, expected, rtol=0.0, atol=0.0, what=what, hint=hint)
+    expect_true(type(got) is float, what=what, expected=f"the Python float {expected!r}",
+                got=f"{type(got).__name__} {got!r}", hint="return the scale as a Python float: 2.0**k, or float(2**k)")
 
 
 check_scale = Check("check_scale", observe_scale, judge_scale)
@@ -175,6 +203,14 @@ STEPS = {
     "0-d NaN": [torch.tensor(math.nan)],
     "0-d -2": [torch.tensor(-2.0)],
 }
+# Single steps that show how an answer looks for inf and NaN (which gradient it reads, which test it uses), so that
+# a hint names the mistake the answer made: by what it did here, not by the step it failed.
+PROBES = {
+    "inf in the first": [torch.tensor([math.inf, 1.0, 1.0]), torch.tensor([[1.0, -1.0], [2.0, 0.5]])],
+    "inf in the last": [torch.tensor([1.0, 2.0, -1.0]), torch.tensor([[0.5, math.inf], [1.0, 0.0]])],
+    "NaN in the last": [torch.tensor([1.0, 2.0, -1.0]), torch.tensor([[0.5, math.nan], [1.0, 0.0]])],
+}
+PROBE_LAYOUT = [[(3,), (2, 2)]]
 OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
 SCALER_DEFAULTS = {"init_scale": 1024.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2}
 NONE_GRAD = (("NoneType", "skip parameters whose .grad is None: they took no part in the loss"),)
@@ -212,24 +248,32 @@ def factors_of(settings):
 class GradScalerCalls:
     """Counts the calls of ``torch.amp.GradScaler``'s own unscale, step and update while the ``with`` block runs.
 
-    It wraps the public methods for the block (every GradScaler class inherits them) and puts them back after.
+    It wraps the public methods for the block (every GradScaler class inherits them) and puts them back after, and
+    counts the torch functions named ``_amp_...`` it unscales and updates with, for a method saved before the block.
     """
 
     METHODS = ("unscale_", "step", "update")
 
     def __enter__(self):
-        self.count, self.originals = 0, {name: vars(torch.amp.GradScaler)[name] for name in self.METHODS}
+        self.method_calls, self.originals = 0, {name: vars(torch.amp.GradScaler)[name] for name in self.METHODS}
         for name, method in self.originals.items():
             setattr(torch.amp.GradScaler, name, self.counting(method))
+        self.kernels = NamedTorchCalls(lambda name: name.startswith("_amp_"))
+        self.kernels.__enter__()
         return self
+
+    @property
+    def count(self):
+        return self.method_calls + self.kernels.count
 
     def counting(self, method):
         def counted(*args, **kwargs):
-            self.count += 1
+            self.method_calls += 1
             return method(*args, **kwargs)
         return counted
 
     def __exit__(self, *exception):
+        self.kernels.__exit__(*exception)
         for name, method in self.originals.items():
             setattr(torch.amp.GradScaler, name, method)
 
@@ -247,6 +291,7 @@ def observe_scaler_steps(answer, layout, steps, pairs):
     scale, tracker, seen = torch.tensor(settings["init_scale"]), 0, {}
     for number, step in enumerate(steps, 1):
         (coefficient_loss(groups, STEPS[step]) * scale).backward()
+        held = [parameter.grad for parameter in flat]
         with GradScalerCalls() as calls:
             got = returned(answer, optimizer, scale.clone(), tracker, **factors_of(settings))
         seen[f"step {number}"] = tuple(map(snapshot, got)) if type(got) is tuple else snapshot(got)
@@ -254,11 +299,23 @@ def observe_scaler_steps(answer, layout, steps, pairs):
         seen[f"step {number} parameters"] = [snapshot(parameter) for parameter in flat]
         seen[f"step {number} grads"] = [None if parameter.grad is None else snapshot(parameter.grad)
                                         for parameter in flat]
+        seen[f"step {number} grads kept"] = [parameter.grad is grad for parameter, grad in zip(flat, held)]
         if not well_formed(got):
             break  # the judge fails this step
         _, scale, tracker = got
         optimizer.zero_grad()
-    return seen
+    return {**seen, "probes stepped": [probe_stepped(answer, name) for name in PROBES]}
+
+
+def probe_stepped(answer, name):
+    """Whether the answer stepped on one probe (a fresh SGD with momentum, scale 1024), None if it returned no bool."""
+    groups = parameters(PROBE_LAYOUT)
+    optimizer = optimizer_of(groups, settings_of([]))
+    (coefficient_loss(groups, PROBES[name]) * 1024.0).backward()
+    got = returned(answer, optimizer, torch.tensor(1024.0), 0, **factors_of(settings_of([])))
+    stepped = got[0] if type(got) is tuple and len(got) == 3 else None
+    stepped = stepped.item() if type(stepped) in TENSOR_TYPES and stepped.numel() == 1 else stepped
+    return stepped if type(stepped) is bool else None
 
 
 def all_finite(coefficients) -> bool:
@@ -271,15 +328,19 @@ def counted_tracker(tracker: int, coefficients, growth_interval: int) -> int:
     return 0 if not all_finite(coefficients) or tracker + 1 == growth_interval else tracker + 1
 
 
-def step_hint(coefficients):
-    bad = [c for c in coefficients if c is not None and not bool(torch.isfinite(c).all())]
-    if bad and all(not bool(torch.isinf(c).any()) for c in bad):
-        return "a NaN gradient must skip the step too: torch.isinf misses NaN, torch.isfinite catches both"
-    if bad and coefficients[0] is not None and bool(torch.isfinite(coefficients[0]).all()):
+def step_hint(coefficients, probes_stepped):
+    """The hint for a wrong ``stepped``, from what the answer did on the probes (True: it stepped despite the inf)."""
+    if all_finite(coefficients):
+        return "every gradient is finite here: call optimizer.step() and return True"
+    missed = {name for name, stepped in zip(PROBES, probes_stepped) if stepped is True}
+    if missed == {"inf in the first"}:
+        return ("your flag forgets an inf found in an earlier parameter when a later one is finite: once set, keep it "
+                "(found = found or ...), do not overwrite it with each parameter's check")
+    if "inf in the last" in missed and "inf in the first" not in missed:
         return "check every gradient of every parameter group: an inf in any one of them skips the whole step"
-    if bad:
-        return "skip optimizer.step() when any gradient holds an inf or a NaN"
-    return "every gradient is finite here: call optimizer.step() and return True"
+    if missed == {"NaN in the last"}:
+        return "a NaN gradient must skip the step too: torch.isinf misses NaN, torch.isfinite catches both"
+    return "skip optimizer.step() when any gradient holds an inf or a NaN"
 
 
 def describe(steps, settings):
@@ -300,9 +361,14 @@ def judge_step(seen, number, coefficients, scaler, reference, tracker, what):
     stepped, scale, got_tracker = got
     stepped = stepped.item() if type(stepped) in TENSOR_TYPES and stepped.numel() == 1 else stepped
     expect_true(stepped is finite, what=f"{case}: stepped", expected=repr(finite), got=repr(stepped),
-                hint=step_hint(coefficients))
-    for index, (expected, parameter, grad) in enumerate(zip(reference, seen[f"step {number} parameters"],
-                                                            seen[f"step {number} grads"], strict=True)):
+                hint=step_hint(coefficients, seen["probes stepped"]))
+    for index, (expected, parameter, grad, kept) in enumerate(zip(
+            reference, seen[f"step {number} parameters"], seen[f"step {number} grads"], seen[f"step {number} grads kept"],
+            strict=True)):
+        expect_rule(kept or not finite or expected.grad is None, what=f"{case}: parameter {index}'s .grad",
+                    rule="unscale in place", got="put a new tensor in .grad",
+                    hint="multiply the .grad tensor itself by 1/scale: parameter.grad.mul_(1 / scale) or "
+                         "parameter.grad *= 1 / scale, not parameter.grad = parameter.grad / scale")
         expect_close(parameter, expected.detach(), rtol=1e-5, atol=1e-7,
                      what=f"{case}: parameter {index} after the step",
                      hint="unscale (multiply each .grad in place by 1/scale) before optimizer.step()" if finite else

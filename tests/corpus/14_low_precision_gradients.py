@@ -124,6 +124,35 @@ CASES = [
         "            return float(scale)\n"
         "    return None\n"),
             fails="ex1_tests", hint="keep it a Python float", why="the scale 2**16 itself overflows float16"),
+    Mistake("ex1-returns-an-int", safe_scale(
+        "    flat = gradient.abs().flatten()\n"
+        "    flat = flat[flat > 0]\n"
+        "    if len(flat) == 0:\n"
+        "        return 1\n"
+        "    k = max(0, math.floor(-25 - math.log2(flat.min().item())) + 1)\n"
+        "    if flat.max().item() * 2**k >= 65520:\n"
+        "        return None\n"
+        "    return 2**k\n"),
+            fails="ex1_tests", hint="return the scale as a Python float", why="rule: an int, where a float is asked"),
+    Mistake("ex1-search-stops-early", safe_scale(
+        "    nonzero = gradient != 0\n"
+        "    for k in range(64):\n"
+        "        scaled = (gradient * 2.0**k).half()\n"
+        "        if not bool(torch.isfinite(scaled).all()):\n"
+        "            return None\n"
+        "        if bool((scaled != 0)[nonzero].all()):\n"
+        "            return 2.0**k\n"
+        "    return None\n"),
+            fails="ex1_tests", hint="must not stop before that", why="2**-149 needs S = 2**125"),
+    Mistake("ex1-no-abs", safe_scale(
+        "    values = [v for v in gradient.flatten().tolist() if v != 0]\n"
+        "    if not values:\n"
+        "        return 1.0\n"
+        "    k = max(0, math.floor(-25 - math.log2(min(values))) + 1)\n"
+        "    if 2.0**k * max(values) >= 65520:\n"
+        "        return None\n"
+        "    return 2.0**k\n"),
+            fails="ex1_tests", hint="take the magnitudes |g| first", why="min() of signed entries: log2 of a negative"),
 
     # Exercise 2: one GradScaler step.
     Correct("ex2-reference-like", scaler_answer(ISFINITE)),
@@ -158,6 +187,11 @@ CASES = [
             fails="ex2_tests", hint="unscale (multiply each .grad in place by 1/scale)", why="steps with scaled gradients"),
     Mistake("ex2-isinf-only", scaler_answer("found = found or bool(torch.isinf(parameter.grad).any())"),
             fails="ex2_tests", hint="torch.isinf misses NaN", why="NaN is not inf"),
+    Mistake("ex2-flag-overwritten", scaler_answer("found = not bool(torch.isfinite(parameter.grad).all())"),
+            fails="ex2_tests", hint="do not overwrite it with each parameter's check",
+            why="each parameter's check replaces the last: only the last parameter counts"),
+    Mistake("ex2-rebinds-grad", scaler_answer(ISFINITE, unscale="parameter.grad = parameter.grad / scale"),
+            fails="ex2_tests", hint="the exercise's rule is unscale in place", why="rule: .grad replaced, not unscaled"),
     Mistake("ex2-first-parameter-only", scaler_answer(
         "found = not bool(torch.isfinite(optimizer.param_groups[0]['params'][0].grad).all())"),
             fails="ex2_tests", hint="check every gradient of every parameter group", why="looks at one parameter"),
@@ -204,4 +238,20 @@ CASES = [
         "    tracker = 0 if found else (growth_tracker + 1) % growth_interval\n"
         "    return not found, torch.tensor(grad_scaler.get_scale()), tracker\n"),
             fails="ex2_tests", hint="without torch.amp.GradScaler", why="rule: write the step yourself"),
+    Mistake("ex2-saved-gradscaler-methods", {"ex2_answer": (
+        "unscale_gradients, take_step, update_scale = (torch.amp.GradScaler.unscale_, torch.amp.GradScaler.step,\n"
+        "                                              torch.amp.GradScaler.update)\n\n\n"
+        "def scaler_step(optimizer, scale, growth_tracker, growth_factor=2.0, backoff_factor=0.5, "
+        "growth_interval=2000):\n"
+        "    grad_scaler = torch.amp.GradScaler('cpu', init_scale=scale.item(), growth_factor=growth_factor,\n"
+        "                                       backoff_factor=backoff_factor, growth_interval=growth_interval)\n"
+        "    grad_scaler.scale(torch.zeros(()))\n"
+        "    found = any(not bool(torch.isfinite(p.grad).all()) for group in optimizer.param_groups\n"
+        "                for p in group['params'] if p.grad is not None)\n"
+        "    unscale_gradients(grad_scaler, optimizer)\n"
+        "    take_step(grad_scaler, optimizer)\n"
+        "    update_scale(grad_scaler)\n"
+        "    tracker = 0 if found else (growth_tracker + 1) % growth_interval\n"
+        "    return not found, torch.tensor(grad_scaler.get_scale()), tracker\n")},
+            fails="ex2_tests", hint="without torch.amp.GradScaler", why="rule: GradScaler's methods saved before the test"),
 ]
