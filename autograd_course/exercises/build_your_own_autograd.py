@@ -15,6 +15,7 @@ import torch
 
 from ..cases import Check, expect_returned, returned
 from ..checks import expect_close, expect_rule, expect_true, hint_for
+from ..torch_calls import NamedTorchCalls
 from ..values import Raised
 
 PLAIN_NUMBERS = (float, int, np.float64)
@@ -145,14 +146,20 @@ def structure(names, root, processed):
             "stranger": strangers[0] if strangers else None}, index
 
 
+def torch_backward_calls():
+    """Counts the backward passes torch's own autograd runs (``backward``, ``autograd.grad`` and what calls them)."""
+    return NamedTorchCalls(lambda name: name in ("backward", "grad"))
+
+
 def observe_backward(answer, name, leaves):
     names = notebook_names(answer)
     build, values, _ = graph(name, leaves)
     nodes = build(*(names["Value"](value) for value in values))
     root = list(nodes.values())[-1]
-    processed = returned(answer, root)
+    with torch_backward_calls() as torch_passes:
+        processed = returned(answer, root)
     seen, index = structure(names, root, processed)
-    return {**seen, "processed": processed if type(processed) is Raised else None,
+    return {**seen, "processed": processed if type(processed) is Raised else None, "torch passes": torch_passes.count,
             "grads": tuple(plain(node.grad) for node in nodes.values()),
             "named": torch.tensor([index[id(node)] for node in nodes.values()], dtype=torch.int64)}
 
@@ -184,13 +191,17 @@ def uses_of(nodes, parent):
     return found
 
 
-def symptom_hint(got, want, uses, positive):
+def symptom_hint(got, want, uses, positive, without_parent=None):
     """The mistake the wrong gradients point to. ``uses``: for each node, the gradient share of each of its uses.
     ``positive``: every value and local derivative of the graph is > 0, so a gradient above the true one can only
-    come from a share passed down twice."""
+    come from a share passed down twice. ``without_parent``: the gradients when each node passes down its local
+    derivatives alone, without its own gradient."""
     root = list(want)[-1]
     if not same_number(got[root], 1.0):
         return f"∂{root}/∂{root} = 1: set root.grad to 1.0 before passing gradients down (it got {got[root]!r})"
+    if without_parent is not None and all(same_number(got[name], without_parent[name]) for name in want):
+        return ("the chain rule multiplies by the parent's gradient: child.grad += local * node.grad, not local "
+                "alone (every node here holds the sum of its local derivatives)")
     for name, parts in uses.items():
         if len(parts) > 1 and not same_number(got[name], want[name]) and any(same_number(got[name], p) for p in parts):
             return (f"{name} is used {len(parts)} times and its grad holds the share of one use only: add every use's "
@@ -210,6 +221,14 @@ def shares_of_uses(build, values, want):
         for child, local in uses_of(nodes, parent):
             uses[child].append(want[parent] * local)
     return uses
+
+
+def gradients_without_parent(build, values, want):
+    """What each node's grad holds when every node passes down its local derivatives without its own gradient:
+    the sum of the local derivatives of its uses (the shares of the uses with every parent's gradient 1)."""
+    locals_of_uses = shares_of_uses(build, values, {name: 1.0 for name in want})
+    root = list(want)[-1]
+    return {name: 1.0 if name == root else sum(shares) for name, shares in locals_of_uses.items()}
 
 
 def expect_grads(seen, names, what):
@@ -256,13 +275,18 @@ def expect_order(seen, named_names, what):
 def judge_backward(seen, name, leaves, positive=False):
     build, values, what = graph(name, leaves)
     expect_returned(seen["processed"], what=f"backward({what})")
+    expect_rule(seen["torch passes"] == 0, what=f"backward({what})", rule="the algorithm of section 2, on the Values",
+                got=f"ran torch's own backward {seen['torch passes']} time(s)",
+                hint="sort the Values topologically and pass local * node.grad down yourself: copying the graph into "
+                     "torch lets torch's autograd do the exercise")
     want = torch_gradients(build, values)
     got = expect_grads(seen, list(want), what)
     root = list(want)[-1]
     for node in reversed(list(want)):  # from the root down: the first wrong gradient is where it went wrong
         if not same_number(got[node], want[node]):
             expect_close(got[node], want[node], rtol=1e-9, atol=1e-12, what=f"{what}: {node}.grad = ∂{root}/∂{node}",
-                         hint=symptom_hint(got, want, shares_of_uses(build, values, want), positive))
+                         hint=symptom_hint(got, want, shares_of_uses(build, values, want), positive,
+                                           without_parent=gradients_without_parent(build, values, want)))
     expect_order(seen, list(want), what)
 
 
@@ -295,15 +319,19 @@ def two_graphs(x, y):
 
 
 def observe_accumulates(answer, x, y):
+    """Two graphs that share the leaves x and y, then x alone as a root: a root that already holds a gradient."""
     names = notebook_names(answer)
     x_engine, y_engine = names["Value"](x), names["Value"](y)
     raised = tuple(returned(answer, root) for root in two_graphs(x_engine, y_engine))
-    return {"raised": tuple(got if type(got) is Raised else None for got in raised),
-            "grads": (plain(x_engine.grad), plain(y_engine.grad))}
+    grads = (plain(x_engine.grad), plain(y_engine.grad))
+    as_root = returned(answer, x_engine)
+    return {"raised": tuple(got if type(got) is Raised else None for got in (*raised, as_root)),
+            "grads": grads, "root grad": plain(x_engine.grad)}
 
 
 def judge_accumulates(seen, x, y):
-    for got, what in zip(seen["raised"], ("backward(x·y)", "backward(tanh(x + y·y)) after backward(x·y)")):
+    for got, what in zip(seen["raised"], ("backward(x·y)", "backward(tanh(x + y·y)) after backward(x·y)",
+                                          "backward(x) after both")):
         expect_returned(got, what=what)
     x_torch, y_torch = (torch.tensor(value, dtype=torch.float64, requires_grad=True) for value in (x, y))
     for output in two_graphs(x_torch, y_torch):
@@ -314,6 +342,12 @@ def judge_accumulates(seen, x, y):
                      what=f"{name}.grad after backward(x·y) then backward(tanh(x + y·y)), x = {x}, y = {y}",
                      hint="gradients accumulate across backward calls, as in torch: backward adds to .grad and never "
                           "resets it (zeroing is the training loop's job)")
+    before = x_torch.grad.item()
+    x_torch.backward()
+    expect_close(seen["root grad"], x_torch.grad.item(), rtol=1e-9, atol=1e-12,
+                 what=f"x.grad after backward(x), when x.grad held {before!r} from the two backward passes before",
+                 hint="the root's grad accumulates too: add the seed, root.grad += 1.0 (root.grad = 1.0 throws away "
+                      "what it held)")
 
 
 check_accumulates = Check("check_accumulates", observe_accumulates, judge_accumulates)
@@ -403,7 +437,14 @@ def derivative_hint(local, x, s):
 
 FLOAT64 = torch.finfo(torch.float64)
 OVERFLOW_EDGE = -math.log(FLOAT64.max)  # -709.78: below it e^(-x) overflows, and σ(x) < FLOAT64.tiny
-OVERFLOW = (("math range error", "math.exp overflows above 709.78: catch the OverflowError (σ(x) < 1e-308 there), or "
+
+
+def overflow_hints(x):
+    """The hint for math.exp's OverflowError at ``x``: which exponent was positive depends on the sign of x."""
+    if x > 0:
+        return (("math range error", "math.exp overflows above 709.78, and at x > 0 that is e^x: σ(x) is nearly 1 "
+                                     "here; use e^x / (1 + e^x) only for x < 0 and 1 / (1 + e^(−x)) for x ≥ 0"),)
+    return (("math range error", "math.exp overflows above 709.78: catch the OverflowError (σ(x) < 1e-308 there), or "
                                  "for x < 0 write σ(x) = e^x / (1 + e^x), whose exponent is never positive"),)
 
 
@@ -429,7 +470,7 @@ def observe_sigmoid(answer, x):
 
 def judge_sigmoid(seen, x, note="", slope_atol=0.0):
     what = f"sigmoid(Value({x}))" + (f", {note}" if note else "")
-    expect_returned(seen["out"], what=what, hints=OVERFLOW)
+    expect_returned(seen["out"], what=what, hints=overflow_hints(x))
     expect_true(seen["is_value"], what=what, expected="a Value (the new node)", got=f"a {seen['type']}",
                 hint="return Value(s, (v,), (local derivative,))")
     children = seen["children"]
@@ -543,15 +584,28 @@ def losses_sent(got):
             "losses": torch.tensor([float(loss) for loss in got], dtype=torch.float64) if numbers else None}
 
 
+class CountedBackward:
+    """The notebook's ``backward_by_paths``, counting its calls: what ``train`` is given, so that the tests see
+    whether it calls the backward it was given, once per step."""
+
+    def __init__(self, backward):
+        self.backward, self.calls = backward, 0
+
+    def __call__(self, root):
+        self.calls += 1
+        return self.backward(root)
+
+
 def observe_training(answer, name, n_hidden, seed, learning_rate, steps, engine=False):
     names = notebook_names(answer)
     inputs, targets = DATASETS[name]
     network = names["make_network"](len(inputs[0]), n_hidden, seed)
     arguments = (network, inputs, targets, learning_rate, steps)
-    got = returned(answer, *arguments, names["backward_by_paths"]) if engine else returned(answer, *arguments)
+    backward = CountedBackward(names["backward_by_paths"])
+    got = returned(answer, *arguments, backward) if engine else returned(answer, *arguments)
     weights = [plain(p.data) for p in names["parameters_of"](network)]
     return {**losses_sent(got), "weights": torch.tensor(weights, dtype=torch.float64)
-            if all(type(w) is float for w in weights) else None}
+            if all(type(w) is float for w in weights) else None, "backward calls": backward.calls}
 
 
 def plain_losses(seen, steps, what):
@@ -595,6 +649,10 @@ def judge_training(seen, function, name, n_hidden, seed, learning_rate, steps):
     case = f"{function}: {len(inputs[0])} inputs, {n_hidden} hidden units, {name}, learning rate {learning_rate}, " \
            f"{steps} steps"
     got = plain_losses(seen, steps, case)
+    if function == "train":
+        expect_rule(seen["backward calls"] == steps, what=case, rule="call the backward you are given once per step",
+                    got=f"called it {seen['backward calls']} time(s) in {steps} steps",
+                    hint="call backward(loss), the function train receives as its argument, once in every step")
     if function == "train_in_torch":
         expect_true(seen["weights"] is not None and bool(torch.equal(seen["weights"], torch.from_numpy(start))),
                     what=case, expected="the network's Values unchanged", got="changed Values",

@@ -109,7 +109,8 @@ def training_answer(train=TRAIN, train_in_torch=TRAIN_IN_TORCH):
 
 CASES = [
     # Exercise 1: backward in reverse topological order.
-    Correct("ex1-recursive-depth-first", backward_answer(DEPTH_FIRST.replace("root.grad += 1.0", "root.grad = 1.0"))),
+    Correct("ex1-recursive-depth-first", backward_answer(DEPTH_FIRST.replace("root.grad += 1.0",
+                                                                            "root.grad = root.grad + 1.0"))),
     Correct("ex1-iterative-depth-first", backward_answer('''def backward(root):
     order, visited, stack = [], set(), [(root, False)]
     while stack:
@@ -120,7 +121,7 @@ CASES = [
             visited.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in node.children)
-    root.grad = 1.0
+    root.grad += 1
     for node in reversed(order):
         for child, local in zip(node.children, node.local_grads):
             child.grad += local * node.grad
@@ -175,6 +176,35 @@ def backward(root):
 ''')),
     Mistake("ex1-assigns-instead-of-adding", backward_answer(DEPTH_FIRST.replace("child.grad += local", "child.grad = local")),
             fails="ex1_tests", hint="(not =)", why="a shared node keeps the share of its last use"),
+    Mistake("ex1-root-assigned", backward_answer(DEPTH_FIRST.replace("root.grad += 1.0", "root.grad = 1.0")),
+            fails="ex1_tests", hint="the root's grad accumulates too", why="a root that already holds a gradient loses it"),
+    Mistake("ex1-missing-parent-factor", backward_answer(DEPTH_FIRST.replace("child.grad += local * node.grad",
+                                                                             "child.grad += local")),
+            fails="ex1_tests", hint="the chain rule multiplies by the parent's gradient", why="local alone, not the chain"),
+    Mistake("ex1-copies-into-torch", backward_answer('''def backward(root):
+    order, visited = [], set()
+
+    def visit(node):
+        if node not in visited:
+            visited.add(node)
+            for child in node.children:
+                visit(child)
+            order.append(node)
+
+    visit(root)
+    tensors = {}
+    for node in order:
+        if node.children:
+            tensors[node] = sum(local * tensors[child] for child, local in zip(node.children, node.local_grads))
+            tensors[node].retain_grad()
+        else:
+            tensors[node] = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    tensors[root].backward()
+    for node in order:
+        node.grad += tensors[node].grad.item()
+    return order[::-1]
+'''), fails="ex1_tests", hint="the exercise's rule is the algorithm of section 2",
+            why="rule: torch's autograd does the exercise"),
     Mistake("ex1-leaves-first", backward_answer(DEPTH_FIRST.replace("reversed(order)", "order")),
             fails="ex1_tests", hint="not leaves first", why="the topological order not reversed: every node passes on 0"),
     Mistake("ex1-no-seed", backward_answer(DEPTH_FIRST.replace("    root.grad += 1.0\n", "")),
@@ -306,6 +336,11 @@ def backward(root):
     Mistake("ex2-overflows", sigmoid_answer(
         "    s = 1 / (1 + math.exp(-v.data))\n    return Value(s, (v,), (s * (1 - s),))\n"),
             fails="ex2_tests", hint="math.exp overflows above 709.78", why="e^(-x) for x = -1000"),
+    Mistake("ex2-exp-ratio-everywhere", sigmoid_answer(
+        "    e = math.exp(v.data)\n"
+        "    s = e / (1 + e)\n"
+        "    return Value(s, (v,), (s * (1 - s),))\n"),
+            fails="ex2_tests", hint="at x > 0 that is e^x", why="e^x / (1 + e^x) for every x: e^1000 overflows"),
     Mistake("ex2-one-minus-loses-digits", sigmoid_answer(
         "    x = v.data\n"
         "    s = 1 / (1 + math.exp(-x)) if x >= 0 else 1 - 1 / (1 + math.exp(x))\n"
@@ -338,6 +373,10 @@ def backward(root):
     Mistake("ex3-torch-no-zero-grad", training_answer(train_in_torch=TRAIN_IN_TORCH_BACKWARD.replace(
         "        for weight in weights:\n            weight.grad = None\n", "")),
             fails="ex3_tests", hint="zero every parameter's grad", why="torch's .grad accumulates too"),
+    Mistake("ex3-ignores-given-backward", training_answer(TRAIN.replace("        backward(loss)\n",
+                                                                        "        backward_by_paths(loss)\n")),
+            fails="ex3_tests", hint="call backward(loss), the function train receives",
+            why="rule: the tests pass the same function, so only a count shows it"),
     Mistake("ex3-steps-uphill", training_answer(TRAIN.replace("parameter.data -= ", "parameter.data += ")),
             fails="ex3_tests", hint="against the gradient", why="+ instead of -"),
     Mistake("ex3-torch-in-float32", training_answer(train_in_torch=TRAIN_IN_TORCH.replace("torch.float64", "torch.float32")),
