@@ -241,7 +241,7 @@ def backward(root):
             if id(child) not in visited:
                 visited.add(id(child))
                 stack.append((child, False))
-    root.grad = 1.0
+    root.grad += 1.0
     for node in reversed(order):
         for child, local in zip(node.children, node.local_grads):
             child.grad += local * node.grad
