@@ -198,7 +198,8 @@ def symptom_hint(got, want, uses, positive, without_parent=None):
     derivatives alone, without its own gradient."""
     root = list(want)[-1]
     if not same_number(got[root], 1.0):
-        return f"∂{root}/∂{root} = 1: set root.grad to 1.0 before passing gradients down (it got {got[root]!r})"
+        return (f"∂{root}/∂{root} = 1: add the seed 1.0 to root.grad (root.grad += 1.0) before passing gradients "
+                f"down (it got {got[root]!r})")
     if without_parent is not None and all(same_number(got[name], without_parent[name]) for name in want):
         return ("the chain rule multiplies by the parent's gradient: child.grad += local * node.grad, not local "
                 "alone (every node here holds the sum of its local derivatives)")

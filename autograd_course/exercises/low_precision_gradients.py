@@ -172,7 +172,9 @@ def judge_scale(seen, name):
     expected = brute_force_scale(gradient)
     forgot_abs = bool((gradient < 0).any()) and not right_scale(got, expected) \
         and right_scale(seen["got for |g|"], expected)
-    expect_returned(got, what=what, **({"hint": ABS_HINT} if forgot_abs else {"hints": SCALE_RAISED}))
+    if forgot_abs:
+        expect_returned(got, what=what, hint=ABS_HINT)
+    expect_returned(got, what=what, hints=SCALE_RAISED)
     hint = ABS_HINT if forgot_abs else VISIBLE_HINTS[name](got) if name in VISIBLE_HINTS else \
         scale_hint(got, gradient, expected)
     if expected is None:

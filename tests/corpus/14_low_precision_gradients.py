@@ -69,6 +69,13 @@ CASES = [
         "    k = max(0, int(np.floor(np.log2(half_subnormal / g.min()))) + 1)\n"
         "    top = info.max + 2.0 ** (15 - 10) / 2  # the midpoint between 65504 and 2**16\n"
         "    return None if g.max() * 2.0**k >= top else 2.0**k\n")),
+    Correct("ex1-numpy-exp2", safe_scale(  # returns numpy's float64, a subclass of float
+        "    g = np.abs(gradient.double().numpy()).ravel()\n"
+        "    g = g[g > 0]\n"
+        "    if g.size == 0:\n"
+        "        return 1.0\n"
+        "    k = max(0, int(np.floor(-25 - np.log2(g.min()))) + 1)\n"
+        "    return None if np.exp2(k) * g.max() >= 65520 else np.exp2(k)\n")),
     Correct("ex1-frexp", safe_scale(
         "    flat = gradient.abs().flatten()\n"
         "    flat = flat[flat > 0]\n"

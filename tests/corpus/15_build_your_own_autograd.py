@@ -208,7 +208,7 @@ def backward(root):
     Mistake("ex1-leaves-first", backward_answer(DEPTH_FIRST.replace("reversed(order)", "order")),
             fails="ex1_tests", hint="not leaves first", why="the topological order not reversed: every node passes on 0"),
     Mistake("ex1-no-seed", backward_answer(DEPTH_FIRST.replace("    root.grad += 1.0\n", "")),
-            fails="ex1_tests", hint="set root.grad to 1.0", why="root.grad stays 0: every product is 0"),
+            fails="ex1_tests", hint="add the seed 1.0 to root.grad", why="root.grad stays 0: every product is 0"),
     Mistake("ex1-no-visited-set", backward_answer(DEPTH_FIRST.replace(
         "        if node not in visited:\n            visited.add(node)\n            for child in node.children:\n"
         "                visit(child)\n            order.append(node)",
