@@ -1,10 +1,13 @@
 """12_forward_mode's checks, outside a kernel: what the kernel counts, and what the judge makes of sent values."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
 from autograd_course.cases import verdict
-from autograd_course.exercises.forward_mode import PassCounter, check_fewest_passes, curve
+from autograd_course.exercises.forward_mode import PassCounter, check_dual, check_fewest_passes, curve, foreign_names
 
 NAME = "v₀·cos(v₁·k) for k = 0…4 (n = 2, m = 5)"
 POINT = [1.5, 0.4]
@@ -39,3 +42,55 @@ def test_counts_the_kernel_could_forge_earn_nothing_with_a_wrong_jacobian():
     message = verdict(check_fewest_passes, {**forged, "got": exact.T.contiguous()}, (NAME, POINT), {})
     assert message.startswith(f"jacobian_fewest_passes({NAME}, x of shape (2,)): expected shape (5, 2)")
     assert "that is Jᵀ" in message
+
+
+tangent = torch.tensor(1.0)  # a global tensor whose name a Dual may also use as an attribute or a local
+
+
+def exp_by_numpy(v):
+    return float(np.exp(v))
+
+
+class MathDual:
+    def __init__(self, value, derivative=0.0):
+        self.value, self.tangent = float(value), float(derivative)
+
+    @property
+    def derivative(self):
+        return self.tangent
+
+    def exp(self):
+        tangent = math.exp(self.value) * self.derivative
+        return MathDual(math.exp(self.value), tangent)
+
+
+class TorchDual(MathDual):
+    def sin(self):
+        leaf = torch.tensor(self.value, requires_grad=True)
+        (slope,) = torch.autograd.grad(leaf.sin(), leaf)
+        return MathDual(math.sin(self.value), slope.item() * self.derivative)
+
+
+class NumpyHelperDual(MathDual):
+    @staticmethod
+    def lifted(v):
+        return [exp_by_numpy(v)]
+
+    def exp(self):
+        value = self.lifted(self.value)[0]
+        return NumpyHelperDual(value, value * self.derivative)
+
+
+def test_the_libraries_a_dual_reaches_are_its_global_names_not_its_attributes_or_locals():
+    assert foreign_names(MathDual) == []
+    assert foreign_names(TorchDual) == ["torch"]
+    assert foreign_names(NumpyHelperDual) == ["np"]
+    assert foreign_names(lambda: torch) == []  # not a class: nothing to follow
+
+
+def test_a_dual_that_asks_torch_breaks_the_rule_even_when_its_numbers_are_right():
+    name, point, seed = "x * (x * x).sin(), section 3.1", 1.5, 1.0
+    seen = check_dual.observe(MathDual, name, point, seed)
+    assert seen["numpy or torch"] == []
+    message = verdict(check_dual, {**seen, "numpy or torch": ["torch"]}, (name, point, seed), {})
+    assert "Python floats with math, not numpy or torch, but your code uses torch" in message

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 from torch.utils.checkpoint import checkpoint
 
 from autograd_course.cases import verdict
@@ -38,6 +39,23 @@ def test_a_peak_the_kernel_could_forge_earns_nothing_with_wrong_gradients():
 
 
 def test_saved_bytes_are_judged_against_closed_forms():
-    assert verdict(check_saved_bytes, {"got": 40}, ("w[:3] * w[5:8]",), {}) is None
-    assert "two tensors but one storage" in verdict(check_saved_bytes, {"got": 80}, ("w[:3] * w[5:8]",), {})
-    assert "under no_grad nothing is saved" in verdict(check_saved_bytes, {"got": 176}, ("MLP under no_grad",), {})
+    once = {"forward calls": 1}
+    assert verdict(check_saved_bytes, {"got": 40, **once}, ("w[:3] * w[5:8]",), {}) is None
+    assert "two tensors but one storage" in verdict(check_saved_bytes, {"got": 80, **once}, ("w[:3] * w[5:8]",), {})
+    assert "under no_grad nothing is saved" in verdict(check_saved_bytes, {"got": 176, **once}, ("MLP under no_grad",),
+                                                       {})
+
+
+def test_saved_bytes_calls_forward_once_even_where_the_answer_is_zero():
+    def zero_without_grad(forward):  # right for no_grad by not running forward at all
+        if not torch.is_grad_enabled():
+            return 0
+        forward()
+        forward()
+        return 0
+
+    for name, calls in (("MLP under no_grad", 0), ("nothing requires grad", 2)):
+        seen = check_saved_bytes.observe(zero_without_grad, name)
+        assert seen == {"got": 0, "forward calls": calls}
+        assert f"the exercise's rule is to call forward() once, but your code called it {calls} times" in verdict(
+            check_saved_bytes, seen, (name,), {})

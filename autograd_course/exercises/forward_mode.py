@@ -6,6 +6,9 @@ Exercise 2's reference is a float64 central difference of each output. How the a
 its backward passes, what batched them) is counted in the kernel and sent out as numbers and names, judged here.
 """
 
+import dis
+import inspect
+
 import torch
 import torch.autograd.forward_ad as fwAD
 
@@ -20,29 +23,32 @@ from ..values import Raised
 CONSTANT_RULE = "a plain number c is a constant, Dual(c) with derivative 0: (x + c)′ = x′"
 REVERSED = "the reflected method gets the operands the other way round: x.{method}(c) is {result}"
 # One rule per probe, simplest first: (expression, x, seed x′, the rule as a hint), by the name a message shows.
+# Seeds other than 1 show a derivative that leaves out x′; x ** x comes before 2 ** x, so that an __rpow__ written
+# as Dual(c) ** x is not blamed for a broken __pow__.
 RULES = {
-    "x + 2.5": (lambda x, constant: x + 2.5, 0.7, 1.0, CONSTANT_RULE),
-    "2.5 + x": (lambda x, constant: 2.5 + x, 0.7, 1.0, "2.5 + x is x + 2.5: Python calls x.__radd__(2.5)"),
-    "x - 2.5": (lambda x, constant: x - 2.5, 0.7, 1.0, "x − c has the value x − c and the derivative x′"),
-    "2.5 - x": (lambda x, constant: 2.5 - x, 0.7, 1.0,
-                REVERSED.format(method="__rsub__", result="c − x, with derivative −x′")),
-    "-x": (lambda x, constant: -x, 0.7, 1.0, "−x has the value −x and the derivative −x′"),
+    "x + 2.5": (lambda x, constant: x + 2.5, 0.7, 1.5, CONSTANT_RULE),
+    "2.5 + x": (lambda x, constant: 2.5 + x, 0.7, 1.5, "2.5 + x is x + 2.5: Python calls x.__radd__(2.5)"),
+    "x - 2.5": (lambda x, constant: x - 2.5, 0.7, 1.5, "x − c has the value x − c and the derivative x′"),
+    "2.5 - x": (lambda x, constant: 2.5 - x, 0.7, 1.5,
+                REVERSED.format(method="__rsub__", result="c − x, with derivative −x′ (x's own derivative, 1.5 here)")),
+    "-x": (lambda x, constant: -x, 0.7, 1.5, "−x has the value −x and the derivative −x′"),
     "x * x": (lambda x, constant: x * x, 0.7, 1.0,
               "product rule: (a + a′ε)(b + b′ε) = ab + (a′b + ab′)ε because ε² = 0; the ε parts are not multiplied "
               "together"),
-    "3 * x": (lambda x, constant: 3 * x, 0.7, 1.0, "(c·x)′ = c·x′ for a plain number c (here the int 3)"),
+    "3 * x": (lambda x, constant: 3 * x, 0.7, 1.5, "(c·x)′ = c·x′ for a plain number c (here the int 3)"),
     "x * Dual(3.0)": (lambda x, constant: x * constant(3.0), 0.7, 1.0,
                       "Dual(3.0) is a constant: its derivative defaults to 0.0, so (x·Dual(3.0))′ = 3·x′"),
     "x / (x + 2)": (lambda x, constant: x / (x + 2), 0.7, 1.0, "quotient rule: (u/v)′ = (u′v − uv′)/v², u′v first"),
-    "1 / x": (lambda x, constant: 1 / x, 0.7, 1.0,
-              REVERSED.format(method="__rtruediv__", result="c / x, with derivative −c·x′/x²")),
+    "1 / x": (lambda x, constant: 1 / x, 0.7, 1.5,
+              REVERSED.format(method="__rtruediv__",
+                              result="c / x, with derivative −c·x′/x² (times x's own derivative, 1.5 here)")),
     "x ** 3": (lambda x, constant: x**3, -1.5, 2.0,
                "for a plain-number exponent (xⁿ)′ = n·xⁿ⁻¹·x′: no ln(x) term (x is negative here), and times x′ (2.0 "
                "here)"),
-    "2 ** x": (lambda x, constant: 2**x, 0.7, -0.5,
-               REVERSED.format(method="__rpow__", result="c ** x, with derivative cˣ·ln(c)·x′")),
     "x ** x": (lambda x, constant: x**x, 1.3, 1.0,
                "a Dual exponent has a derivative too: (u^w)′ = w·u^(w−1)·u′ + u^w·ln(u)·w′"),
+    "2 ** x": (lambda x, constant: 2**x, 0.7, -0.5,
+               REVERSED.format(method="__rpow__", result="c ** x, with derivative cˣ·ln(c)·x′")),
     "x.sin()": (lambda x, constant: x.sin(), 0.9, -0.5,
                 "sin(u)′ = cos(u)·u′: times the Dual's own derivative (−0.5 here)"),
     "x.exp()": (lambda x, constant: x.exp(), 0.9, -0.5,
@@ -61,6 +67,8 @@ MIXED = {
     "2 ** (x * x) - (x + 1) ** (2 * x)": lambda x, constant: 2 ** (x * x) - (x + 1) ** (2 * x),
     "(Dual(2.0) - x) * (x - Dual(0.5)) / (x.sin() - 3)":
         lambda x, constant: (constant(2.0) - x) * (x - constant(0.5)) / (x.sin() - 3),
+    "(2.5 - x) / x.log() + 1 / x - 2 ** (-x) + x ** x":
+        lambda x, constant: (2.5 - x) / x.log() + 1 / x - 2 ** (-x) + x**x,
 }
 # Errors an answer may raise, by a fragment of Python's message, with the mistake each one means.
 DUAL_RAISED_HINTS = (
@@ -78,6 +86,65 @@ DUAL_RAISED_HINTS = (
 FLOAT_HINT = "store Python floats: math.sin, math.exp, math.log and float(...), not numpy or torch"
 NEW_DUAL = "every operation returns a new Dual, with .value and .derivative"
 SECTION_2 = "apply the rules of section 2 to value and derivative separately, as in 3.1"
+
+
+# The libraries exercise 1 rules out: its numbers are Python floats, its functions those of math.
+FOREIGN_LIBRARIES = ("numpy", "torch")
+GLOBAL_LOADS = ("LOAD_GLOBAL", "LOAD_NAME")
+
+
+def library_of(value) -> str:
+    """The top-level package a value comes from ('numpy' for np.sin and for numpy itself), else ''."""
+    try:
+        name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+    except Exception:  # an object of the notebook's whose attribute lookup raises is not a library's
+        return ""
+    return (name if isinstance(name, str) else type(value).__module__).partition(".")[0]
+
+
+def functions_of(cls) -> list:
+    """The functions a class and its bases define: methods, static and class methods and property accessors."""
+    found = []
+    members = [member for klass in (inspect.getmro(cls) if inspect.isclass(cls) else ()) if klass is not object
+               for member in vars(klass).values()]
+    for member in members:
+        if isinstance(member, property):
+            found += [accessor for accessor in (member.fget, member.fset, member.fdel) if accessor is not None]
+        else:
+            found.append(getattr(member, "__func__", member))
+    return [function for function in found if inspect.isfunction(function)]
+
+
+def code_objects(code) -> list:
+    """A function's code and that of the functions and lambdas written inside it."""
+    return [code] + [inner for constant in code.co_consts if inspect.iscode(constant) for inner in code_objects(constant)]
+
+
+def foreign_names(cls) -> list[str]:
+    """The global names that lead to numpy or torch from the class's methods, or from the notebook's own functions
+    and classes they call (a plain helper such as as_dual(x) is followed, the modules it imports are not)."""
+    found, pending, visited = set(), functions_of(cls), set()
+    while pending:
+        function = pending.pop()
+        if function in visited:
+            continue
+        visited.add(function)
+        names = {instruction.argval for code in code_objects(function.__code__)
+                 for instruction in dis.get_instructions(code) if instruction.opname in GLOBAL_LOADS}
+        for name in names & function.__globals__.keys():
+            value = function.__globals__[name]
+            if library_of(value) in FOREIGN_LIBRARIES:
+                found.add(name)
+            elif inspect.isfunction(value) and value.__module__ == function.__module__:
+                pending.append(value)
+            elif inspect.isclass(value) and value.__module__ == function.__module__:
+                pending += functions_of(value)
+    return sorted(found)
+
+
+def expect_math_only(seen) -> None:
+    expect_rule(not seen["numpy or torch"], what="Dual", rule="Python floats with math, not numpy or torch",
+                got=f"uses {', '.join(seen['numpy or torch'])}", hint=FLOAT_HINT)
 
 
 def observed_parts(dual, prefix: str) -> dict:
@@ -136,11 +203,12 @@ def expect_dual(seen, name, expression, point, seed, hint) -> None:
 
 def observe_rule(Dual, name):
     expression, point, seed, _ = RULES[name]
-    return observed_dual(Dual, expression, point, seed)
+    return observed_dual(Dual, expression, point, seed) | {"numpy or torch": foreign_names(Dual)}
 
 
 def judge_rule(seen, name):
     expression, point, seed, hint = RULES[name]
+    expect_math_only(seen)
     expect_dual(seen, name, expression, point, seed, lambda: hint)
 
 
@@ -149,7 +217,7 @@ check_rule = Check("check_rule", observe_rule, judge_rule)
 
 def observe_dual(Dual, name, point, seed):
     """The mixed expression, then every rule's probe, whose first failure names the mistake."""
-    seen = observed_dual(Dual, MIXED[name], point, seed)
+    seen = observed_dual(Dual, MIXED[name], point, seed) | {"numpy or torch": foreign_names(Dual)}
     for rule, (expression, rule_point, rule_seed, _) in RULES.items():
         seen |= observed_dual(Dual, expression, rule_point, rule_seed, prefix=f"{rule} | ")
     return seen
@@ -167,6 +235,7 @@ def first_broken_rule(seen) -> str:
 
 
 def judge_dual(seen, name, point, seed):
+    expect_math_only(seen)
     expect_dual(seen, name, MIXED[name], point, seed, lambda: first_broken_rule(seen))
 
 

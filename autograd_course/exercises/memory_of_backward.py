@@ -98,9 +98,15 @@ FORWARDS = {
 
 def observe_saved_bytes(answer, name):
     _, make, under_no_grad, _, _ = FORWARDS[name]
-    forward = make()
+    forward, calls = make(), []
+
+    def counted_forward():  # handed to the answer in place of forward
+        calls.append(name)
+        return forward()
+
     with torch.set_grad_enabled(not under_no_grad):
-        return {"got": returned(answer, forward)}
+        got = returned(answer, counted_forward)
+    return {"got": got, "forward calls": len(calls)}
 
 
 def judge_saved_bytes(seen, name):
@@ -109,12 +115,17 @@ def judge_saved_bytes(seen, name):
     expect_returned(got, what=what)
     expect_equal(got, expected, what=what, hint=hint_for(got, known_mistakes, "add up nbytes() of the distinct storages "
                                                          "of the tensors your pack hook receives, as a Python int"))
+    calls = seen["forward calls"]
+    expect_rule(calls == 1, what=what, rule="to call forward() once", got=f"called it {calls} times",
+                hint="call forward() once, inside the with saved_tensors_hooks(...) block, whatever the grad mode: "
+                     "the count is what that one call saved")
 
 
 check_saved_bytes = Check("check_saved_bytes", observe_saved_bytes, judge_saved_bytes)
 
 
-# Exercise 2. The layers and the tracker of the notebook's section 3.4: the stack the exercise's prompt describes.
+# Exercise 2. The layers and the tracker of the stack the exercise's prompt describes; the notebook's section 3.4
+# imports them from here and shows their code, so that what it measures is what the tests run.
 
 
 class LiveActivations:
@@ -135,7 +146,9 @@ class LiveActivations:
 
 
 class TanhLayer:
-    # h -> tanh(h) W + b; logs its index on every call and tracks both tensors it makes.
+    # h -> tanh(h) W + b; logs its index on every call and tracks both tensors it makes. (The linear map comes last:
+    # its result is saved by nobody, so when checkpoint stops a recomputation at a segment's last saved tensor,
+    # W's transpose, the result it drops was never held.)
     def __init__(self, index, width, generator, calls, live):
         self.index, self.calls, self.live = index, calls, live
         self.weight = (torch.randn(width, width, generator=generator) / math.sqrt(width)).requires_grad_()

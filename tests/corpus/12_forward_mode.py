@@ -318,6 +318,41 @@ CASES = [
              "    other = Dual(other) if isinstance(other, float) else other\n"
              "    return Dual(self.value * other.value, self.derivative * other.value + self.value * other.derivative)\n")),
             fails="ex1_tests", hint="a plain number c (int or float) is a constant", why="2 * x with an int fails"),
+    Mistake("ex1-rsub-drops-inner-tangent", dual(rsub="def __rsub__(self, other):\n    return Dual(other - self.value, -1.0)\n"),
+            fails="ex1_tests", hint="with derivative −x′ (x's own derivative", why="(c − x)′ taken as −1, right only at seed 1"),
+    Mistake("ex1-rtruediv-drops-inner-tangent", dual(rtruediv=(
+        "def __rtruediv__(self, other):\n"
+        "    return Dual(other / self.value, -other / self.value ** 2)\n")),
+            fails="ex1_tests", hint="times x's own derivative", why="(c / x)′ without the factor x′"),
+    Mistake("ex1-broken-pow-under-rpow", dual(
+        pow=("def __pow__(self, other):\n"
+             "    n = other.value if isinstance(other, Dual) else other\n"
+             "    return Dual(self.value ** n, n * self.value ** (n - 1) * self.derivative)\n"),
+        rpow="def __rpow__(self, other):\n    return Dual(other) ** self\n"),
+            fails="ex1_tests", hint="a Dual exponent has a derivative too",
+            why="x ** x without its ln term; __rpow__, written with __pow__, is not the mistake"),
+    Mistake("ex1-torch-autograd-inside", dual(sin=(
+        "def sin(self):\n"
+        "    leaf = torch.tensor(self.value, dtype=torch.float64, requires_grad=True)\n"
+        "    output = torch.sin(leaf)\n"
+        "    output.backward()\n"
+        "    return Dual(output.item(), leaf.grad.item() * self.derivative)\n")),
+            fails="ex1_tests", hint="not numpy or torch", why="asks torch's autograd for sin′ and converts with .item()"),
+    Mistake("ex1-numpy-in-a-helper", {"ex1_answer": (
+        "def exp_of(v):\n"
+        "    return float(np.exp(v))\n"
+        "\n"
+        "\n" + dual(exp=("def exp(self):\n"
+                          "    value = exp_of(self.value)\n"
+                          "    return Dual(value, value * self.derivative)\n"))["ex1_answer"])},
+            fails="ex1_tests", hint="not numpy or torch", why="numpy's exp, converted back to a float by a helper"),
+    Correct("ex1-locals-named-like-notebook-tensors", dual(
+        sin=("def sin(self):\n"
+             "    primal, tangent = math.sin(self.value), math.cos(self.value) * self.derivative\n"
+             "    return Dual(primal, tangent)\n"),
+        exp=("def exp(self):\n"
+             "    values = math.exp(self.value)\n"
+             "    return Dual(values, values * self.derivative)\n"))),
 
     # Exercise 2: the Jacobian from the fewest passes.
     Correct("ex2-helpers-on-a-flat-view", jacobian(

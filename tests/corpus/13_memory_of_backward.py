@@ -89,6 +89,31 @@ CASES = [
         "    forward()\n"
         "    return sum(t.untyped_storage().nbytes() for t in held.values())\n"),
             fails="ex1_tests", hint="call forward() inside the with", why="the hooks are gone when forward runs"),
+    Mistake("ex1-warm-up-call", counter(
+        "    forward()  # a first run, so that every lazy buffer exists before counting\n"
+        "    held = {}\n"
+        "\n"
+        "    def pack(tensor):\n"
+        "        held[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()\n"
+        "        return tensor\n"
+        "\n"
+        "    with saved_tensors_hooks(pack, lambda tensor: tensor):\n"
+        "        forward()\n"
+        "    return sum(held.values())\n"),
+            fails="ex1_tests", hint="call forward() once", why="rule: forward() runs once; the right number from two runs"),
+    Mistake("ex1-no-call-without-grad", counter(
+        "    if not torch.is_grad_enabled():\n"
+        "        return 0  # nothing is saved under no_grad anyway\n"
+        "    held = {}\n"
+        "\n"
+        "    def pack(tensor):\n"
+        "        held[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()\n"
+        "        return tensor\n"
+        "\n"
+        "    with saved_tensors_hooks(pack, lambda tensor: tensor):\n"
+        "        forward()\n"
+        "    return sum(held.values())\n"),
+            fails="ex1_tests", hint="whatever the grad mode", why="rule: forward() is called once, under no_grad too"),
 
     # Exercise 2: checkpointing in about sqrt(n) segments.
     Correct("ex2-floor-segments", in_groups("math.isqrt(len(layers))")),
@@ -138,6 +163,13 @@ CASES = [
         "        h = checkpoint(run, layers[start:start + size], h, use_reentrant=False)\n"
         "    return h\n"),
             fails="ex2_tests", hint="run the stack once", why="runs each segment once more outside checkpoint"),
+    Mistake("ex2-square-segments-only", stack(
+        "    size = math.isqrt(len(layers))\n" + RUN +
+        "    h = x\n"
+        "    for segment in range(size):  # size segments of size layers: all of them when n is a square\n"
+        "        h = checkpoint(run, layers[segment * size:(segment + 1) * size], h, use_reentrant=False)\n"
+        "    return h\n"),
+            fails="ex2_tests", hint="apply the layers in order", why="√n segments of ⌊√n⌋ layers miss the last ones"),
     Mistake("ex2-no-checkpoint", stack("    for layer in layers:\n        x = layer(x)\n    return x\n"),
             fails="ex2_tests", hint="no layer was recomputed", why="saves every activation"),
 ]
