@@ -22,10 +22,16 @@ COURSE_ID = "autograd-course"
 STUDENTS = {"alice": None, "bob": {"ex1"}}  # alice answers everything, bob only exercise 1
 
 
+# Above login.defs' UID_MAX (60000), so useradd never gives a real account (a hub test's, running beside this one)
+# the uid nbgrader looks up to name the submission.
+FIRST_UID = 62001
+
+
 def as_user(tmp_path, user: str) -> list[str]:
-    uid = 1001 + sorted(STUDENTS).index(user)
+    uid = FIRST_UID + sorted(STUDENTS).index(user)
     passwd = tmp_path / f"passwd.{user}"
-    passwd.write_text(Path("/etc/passwd").read_text() + f"{user}:x:{uid}:{uid}:{user}:{tmp_path / user}:/bin/sh\n")
+    # The student's line first: getpwuid reads the file in order.
+    passwd.write_text(f"{user}:x:{uid}:{uid}:{user}:{tmp_path / user}:/bin/sh\n" + Path("/etc/passwd").read_text())
     return ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", str(uid), "--gid", str(uid),
             "--ro-bind", str(passwd), "/etc/passwd", "--"]
 
