@@ -6,13 +6,11 @@ import matplotlib
 import numpy as np
 import torch
 
-from .record import prepare_publisher
-
 SEED = 0
 
 
 def setup_notebook(seed: int = SEED) -> None:
-    """Seed every RNG, run torch on one thread, fix figure rendering and ready the display publisher.
+    """Seed every RNG, run torch on one thread and fix figure rendering.
 
     One thread because a parallel reduction may add in a different order from run to
     run, and float addition is not associative: the last printed digit could change.
@@ -23,4 +21,3 @@ def setup_notebook(seed: int = SEED) -> None:
     torch.set_num_threads(1)
     torch.set_printoptions(profile="default")
     matplotlib.rcParams.update({"figure.figsize": (6.4, 4.0), "figure.dpi": 80, "svg.hashsalt": "autograd-course"})
-    prepare_publisher()

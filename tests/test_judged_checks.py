@@ -16,8 +16,10 @@ import pytest
 import torch
 
 from autograd_course.cases import verdict
+from autograd_course.checks import same_value
 from autograd_course.exercises import checks_of
 from autograd_course.grading.test_calls import cases_of
+from autograd_course.values import decode, encode
 from conftest import ASSIGNMENTS, COURSE
 from misconceptions import Correct, Mistake, load, with_answers
 from notebook_cells import grade_cells, nbgrader
@@ -83,6 +85,16 @@ def test_corpus_case_gets_its_verdict_and_hint(assignment, case):
     assert case.hint in failures[case.fails], f"{case.name}: hint {case.hint!r} not in {failures[case.fails]!r}"
     assert {cell: message for cell, message in failures.items() if cell != case.fails} == dict.fromkeys(
         cell for cell in failures if cell != case.fails)
+
+
+@pytest.mark.parametrize("assignment", JUDGED)
+def test_every_cases_inputs_survive_plain_data(assignment):
+    """The grader matches the values a case sends against its inputs read from the cell: inputs that plain data
+    does not bring back equal would fail an honest answer once graded, though every check above passed them."""
+    cases = [case for cell in grade_cells(source(assignment)) for case in cases_of(cell.source)]
+    assert cases
+    for case in cases:
+        assert same_value(decode(encode(case.inputs)), case.inputs), case
 
 
 def visible_lengths(notebook) -> list[int]:

@@ -141,7 +141,8 @@ class TrustedAutograder:
         findings = [str(finding) for grade_id, source in assembly.answers.items()
                     for finding in check_answer(grade_id, source, self.protected)]
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
-                  self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions)
+                  self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions,
+                  frozenset(self.protected))
         return Prepared(job, digest, assembly.notes, findings)
 
     def student_files(self, submitted_dir: Path) -> dict[str, bytes]:

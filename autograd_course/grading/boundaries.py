@@ -19,7 +19,8 @@ from .watches import FunctionWatch, MachineryWatch, NamespaceWatch, TorchStateWa
 class CellWatch:
     """Follows the cells the kernel runs; its ``exec`` is called by the hook through ``Guard.in_guard``."""
 
-    def __init__(self, reporter, provenance, trusted_cells: set[str], tests: set[str], dispatcher: str):
+    def __init__(self, reporter, provenance, trusted_cells: set[str], tests: set[str], dispatcher: str,
+                 protected: set[str]):
         self.reporter = reporter
         self.provenance = provenance
         self.trusted_cells = trusted_cells
@@ -30,7 +31,7 @@ class CellWatch:
         self.current_digest: str | None = None
         self.functions = FunctionWatch(reporter)
         self.machinery = MachineryWatch(reporter)
-        self.namespace = NamespaceWatch(reporter, self.functions)
+        self.namespace = NamespaceWatch(reporter, protected)
         self.torch = TorchStateWatch(reporter, dispatcher)
 
     def exec(self, code) -> None:
@@ -83,7 +84,7 @@ class CellWatch:
         shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
         if shell is not None:
             self.machinery.check(shell, next_cell, by_submission)
-            self.namespace.check(shell.user_ns, next_cell)
+            self.namespace.check(shell.user_ns, next_cell, by_submission)
         self.torch.check(next_cell, by_submission)
         if next_cell in self.tests and previous != next_cell:
             self.torch.check_dispatcher(next_cell)

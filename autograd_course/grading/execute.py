@@ -261,10 +261,12 @@ def mark_test_cells(notebook: NotebookNode, trusted_cells: set[str]) -> dict[int
 
 
 def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_cells: set[str],
-            shipped_files: set[str], cell_timeout: int, kernel_versions: dict[str, str]) -> Run:
+            shipped_files: set[str], cell_timeout: int, kernel_versions: dict[str, str],
+            protected: frozenset[str] = frozenset()) -> Run:
     """Execute a notebook in a kernel forked by ``worker``'s host, in ``worker.folder``.
 
-    A cell whose source's digest is a key of ``kernel_versions`` runs as its value instead.
+    A cell whose source's digest is a key of ``kernel_versions`` runs as its value instead; the guard keeps the
+    ``protected`` names (``protected.notebook_protected_names``) bound as the instructor's cells left them.
     Returns the run: ``run.notebook`` has the outputs and the test cells' sources as shipped.
     """
     notebook = nbformat.reads(notebook_json, as_version=4)
@@ -279,6 +281,7 @@ def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_c
     env = {**worker.environment(), "COURSE_GUARD_TRUSTED": ",".join(sorted(trusted_cells)),
            "COURSE_GUARD_TESTS": ",".join(cell.digest for cell in run.trusted if cell.test),
            "COURSE_GUARD_SHIPPED": ",".join(sorted(shipped_files)),
+           "COURSE_GUARD_PROTECTED": ",".join(sorted(protected)),
            "COURSE_GUARD_READ_ONLY": ",".join(worker.sandbox.read_only_paths()), RECORDING: "1"}
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
                             connection_file=str(folder / ".kernel.json"),

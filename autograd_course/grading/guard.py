@@ -42,14 +42,14 @@ class Guard:
     """
 
     def __init__(self, channel: int, trusted_cells: set[str], tests: set[str], folder: str,
-                 read_only_roots: tuple[str, ...], shipped_files: set[str], dispatcher: str):
+                 read_only_roots: tuple[str, ...], shipped_files: set[str], dispatcher: str, protected: set[str]):
         trusted_cells = trusted_cells | tests
         self.read_only_roots = read_only_roots
         self.busy_thread = None
         self.provenance = Provenance(trusted_cells, read_only_roots)
         self.reporter = Reporter(channel, self.provenance)
         self.events = EventJudge(self.reporter, self.provenance, folder, read_only_roots, shipped_files)
-        self.cells = CellWatch(self.reporter, self.provenance, trusted_cells, tests, dispatcher)
+        self.cells = CellWatch(self.reporter, self.provenance, trusted_cells, tests, dispatcher, protected)
 
     def audit_hook(self, event: str, args: tuple) -> None:
         if self.busy_thread == _thread.get_ident():
@@ -98,6 +98,7 @@ def install(dispatcher: str) -> Guard:
 
     roots = tuple(sorted(names("COURSE_GUARD_READ_ONLY")))
     guard = Guard(int(os.environ.pop("COURSE_GUARD_FD")), names("COURSE_GUARD_TRUSTED"), names("COURSE_GUARD_TESTS"),
-                  os.path.realpath(os.getcwd()), roots, names("COURSE_GUARD_SHIPPED"), dispatcher)
+                  os.path.realpath(os.getcwd()), roots, names("COURSE_GUARD_SHIPPED"), dispatcher,
+                  names("COURSE_GUARD_PROTECTED"))
     sys.addaudithook(guard.audit_hook)
     return guard

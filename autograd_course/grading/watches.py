@@ -4,7 +4,7 @@
   name of the course's test modules;
 - ``MachineryWatch``: the kernel, shell, session, output streams, display hook and publisher, event manager,
   compiler and input transformers, each as a whole (``snapshots.whole``);
-- ``NamespaceWatch``: the names the notebook binds to modules and checks;
+- ``NamespaceWatch``: the notebook names the tests rely on, by name;
 - ``TorchStateWatch``: torch's state that decides what a comparison returns (mode stacks, grad and inference
   mode, default dtype and device) and the kernels of its operators in the dispatcher.
 
@@ -123,27 +123,34 @@ class MachineryWatch:
                 self.machinery[name] = (obj, now)
 
 
+MISSING = object()  # a name the namespace does not hold
+
+
 class NamespaceWatch:
-    """Names the notebook bound to modules or to the course's checks keep their objects."""
+    """The notebook names the tests rely on (``protected.notebook_protected_names``, sent by the grader) keep the
+    objects the instructor's cells bound them to.
 
-    def __init__(self, reporter, functions: FunctionWatch):
+    Protection is by name, not by object: a checks module's constant (32) is often the very object a notebook's
+    own ``for k in range(33)`` binds (small ints and short strings are shared), and such a name is the notebook's.
+    """
+
+    def __init__(self, reporter, protected: set[str]):
         self.reporter = reporter
-        self.functions = functions
-        self.protected_names: dict[str, object] = {}
+        self.protected = protected
+        self.bound: dict[str, object] = {}  # protected name -> the object an instructor cell left it bound to
 
-    def check(self, namespace: dict, next_cell: str) -> None:
-        # Only what the tests call: a constant of a checks module (32, "step") is often the very object a notebook's
-        # own `for k in range(33)` binds (small ints and short strings are shared), and such a name is the notebook's.
-        watched = {id(value) for value in self.functions.snapshot.values() if callable(value)}
-        for name, value in list(namespace.items()):
-            if type(name) is not str or name.startswith("_"):
+    def check(self, namespace: dict, next_cell: str, by_submission: bool) -> None:
+        for name in sorted(self.protected):
+            value = namespace.get(name, MISSING)
+            if name not in self.bound:
+                if not by_submission and value is not MISSING:  # a name is the tests' once an instructor cell bound it
+                    self.bound[name] = value
                 continue
-            if name in self.protected_names:
-                if value is not self.protected_names[name]:
-                    self.reporter.report("tamper", "rebound", name, None, next_cell)
-                    self.protected_names[name] = value
-            elif type(value).__name__ == "module" or id(value) in watched:
-                self.protected_names[name] = value
+            if value is not self.bound[name]:
+                if by_submission:
+                    self.reporter.report("tamper", "rebound" if value is not MISSING else "deleted", name, None,
+                                         next_cell)
+                self.bound[name] = value  # a locked cell may rebind what it likes; either way reported once
 
 
 def dispatcher_registrations() -> str:

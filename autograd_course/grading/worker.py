@@ -37,6 +37,7 @@ class Job:
     cell_timeout: int
     assignment: str
     kernel_versions: dict[str, str] = field(default_factory=dict)  # digest of a cell as shipped -> as run
+    protected: frozenset[str] = frozenset()  # the names the tests rely on, which the guard keeps bound
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Worker:
         try:
             run = execute(job.notebook, host, report_fd=write_end, trusted_cells=job.trusted_cells,
                           shipped_files=set(job.shipped), cell_timeout=job.cell_timeout,
-                          kernel_versions=job.kernel_versions)
+                          kernel_versions=job.kernel_versions, protected=job.protected)
             changed = files.changed_shipped_files(job.shipped)
             at_size_limit = files.files_at_size_limit()
         finally:
