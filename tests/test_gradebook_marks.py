@@ -154,3 +154,20 @@ def test_a_missing_or_empty_timestamp_is_no_time_and_a_valid_one_is_read_as_utc(
     assert read_timestamp(path) is None
     path.write_text("2026-12-01 19:51:00.000000 CET")
     assert read_timestamp(path) == datetime(2026, 12, 1, 18, 51)
+
+
+def test_make_reports_class_scores_are_after_late_penalties_and_say_so(graded, tmp_path):
+    """ada 6 on time, bob 6 raw but 6 h 51 min late under "zero" (0), mallory flagged (0): the class's mean is 2 and
+    its median 0, not the raw 4 and 6; the exercises keep bob's points (a penalty is on the whole assignment)."""
+    output = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "autograd_course.report", ASSIGNMENT, "--root", str(graded),
+                          "--output", str(output)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = json.loads((output / ASSIGNMENT / "report.json").read_text())
+    assert found["scores"] == {"mean": 2.0, "median": 0.0, "count": 3}
+    assert found["late_penalised"] == 1 and found["scores_are"].startswith("after late penalties")
+    graded_at = {b["low"]: b["counts"].get("graded", 0) for b in found["histogram"]}
+    assert (graded_at[0.0], graded_at[6.0]) == (1, 1)  # bob's 0 in the distribution beside ada's 6
+    assert all(centre["count"] == 2 and centre["mean"] > 0 for centre in found["exercise_scores"].values())
+    page = (output / ASSIGNMENT / "index.html").read_text()
+    assert "Scores are after late penalties (1 submission penalised)" in page
