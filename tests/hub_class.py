@@ -1,7 +1,9 @@
 """A class on a real JupyterHub for the hub tests: ``make hub``'s own code, with account names of its own.
 
-Every account and group the class makes starts with its test file's prefix (``ht22`` by default; no other test or a
-real ``make hub`` uses them), its
+Every account and group the class makes starts with a prefix no real ``make hub`` uses: ``PREFIX`` for tests/test_hub.py
+and ``BROWSER_PREFIX`` (the same with ``b``) for the browser round trip. ``PREFIX`` is ``ht22`` unless the environment
+variable HUB_TEST_PREFIX names another (a few lowercase letters and digits), so that two test runs on one machine (say a
+full suite and one helper's hub tests) never share accounts: ``HUB_TEST_PREFIX=ht28h pytest tests/test_hub.py``. Its
 state lives in a world-traversable temporary folder (the students' servers reach the exchange inside it), and it is
 stopped and purged (accounts, groups, state) when the tests are done. Root only: it makes Unix accounts.
 """
@@ -21,7 +23,10 @@ import pytest
 
 from autograd_course.hub.layout import HubLayout
 
-PREFIX = "ht22"
+PREFIX = os.environ.get("HUB_TEST_PREFIX", "ht22")
+if not re.fullmatch(r"[a-z][a-z0-9]{0,4}", PREFIX):  # 5 characters (and b) leave room in Unix's 32 for the longest group
+    raise ValueError(f"HUB_TEST_PREFIX={PREFIX!r}: 1 to 5 lowercase letters and digits, starting with a letter")
+BROWSER_PREFIX = f"{PREFIX}b"
 
 
 def three_free_ports() -> int:

@@ -5,6 +5,7 @@ as nbgrader itself reports them: its export (grades.csv, what make export writes
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from adversarial_corpus import CASES
+from autograd_course.grading.late_penalty import UnreadableTimestamp, read_timestamp
 from grading_course import ASSIGNMENT, grade, make_course, outcome, solved, submit
 
 DUE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -113,3 +115,59 @@ def test_formgraders_flagged_column_shows_what_the_integrity_check_flagged(grade
                            text=True, timeout=300, check=True)
     assert json.loads(shown.stdout) == {"ada": False, "bob": False, "mallory": True}
     assert outcome(graded, "mallory")["status"] == "flagged"
+
+
+def test_a_garbled_timestamp_is_graded_without_a_time_and_says_so(graded, tmp_path):
+    """Plain nbgrader stops the batch ("Invalid timestamp string"); here the late submission is graded (the time of
+    its earlier grading is not kept), its outcome and the summary say its time is unknown, nothing else changes."""
+    root = tmp_path / "course"
+    shutil.copytree(graded, root)
+    (root / "submitted" / "bob" / ASSIGNMENT / "timestamp.txt").write_bytes(b"\xff\xfe next tuesday")
+    run = grade(root, "--student", "bob", "--force")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert exported(root) == {"ada": {"raw_score": 6.0, "late_submission_penalty": 0.0, "score": 6.0},
+                              "bob": {"raw_score": 6.0, "late_submission_penalty": 0.0, "score": 6.0},
+                              "mallory": {"raw_score": 0.0, "late_submission_penalty": 0.0, "score": 0.0}}
+    note = "timestamp.txt gives no submission time"
+    assert any(note in line for line in outcome(root, "bob")["notes"])
+    assert note in run.stdout + run.stderr
+    assert not any(note in line for line in outcome(root, "ada")["notes"])
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda path: path.symlink_to("/etc/hostname"), "not a regular file"),
+    (lambda path: os.mkfifo(path), "not a regular file"),  # opening a FIFO would wait for a writer forever
+    (lambda path: path.mkdir(), "not a regular file"),
+    (lambda path: path.write_bytes(b"2026-12-01 12:00:00 UTC" * 20), "longer than a time"),
+    (lambda path: path.write_bytes(b"\x00\xff"), "not a time")])
+def test_a_timestamp_that_is_not_a_readable_time_is_refused_with_its_reason(tmp_path, make, why):
+    path = tmp_path / "timestamp.txt"
+    make(path)
+    with pytest.raises(UnreadableTimestamp, match=why):
+        read_timestamp(path)
+
+
+def test_a_missing_or_empty_timestamp_is_no_time_and_a_valid_one_is_read_as_utc(tmp_path):
+    path = tmp_path / "timestamp.txt"
+    assert read_timestamp(path) is None
+    path.write_text("\n")
+    assert read_timestamp(path) is None
+    path.write_text("2026-12-01 19:51:00.000000 CET")
+    assert read_timestamp(path) == datetime(2026, 12, 1, 18, 51)
+
+
+def test_make_reports_class_scores_are_after_late_penalties_and_say_so(graded, tmp_path):
+    """ada 6 on time, bob 6 raw but 6 h 51 min late under "zero" (0), mallory flagged (0): the class's mean is 2 and
+    its median 0, not the raw 4 and 6; the exercises keep bob's points (a penalty is on the whole assignment)."""
+    output = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "autograd_course.report", ASSIGNMENT, "--root", str(graded),
+                          "--output", str(output)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = json.loads((output / ASSIGNMENT / "report.json").read_text())
+    assert found["scores"] == {"mean": 2.0, "median": 0.0, "count": 3}
+    assert found["late_penalised"] == 1 and found["scores_are"].startswith("after late penalties")
+    graded_at = {b["low"]: b["counts"].get("graded", 0) for b in found["histogram"]}
+    assert (graded_at[0.0], graded_at[6.0]) == (1, 1)  # bob's 0 in the distribution beside ada's 6
+    assert all(centre["count"] == 2 and centre["mean"] > 0 for centre in found["exercise_scores"].values())
+    page = (output / ASSIGNMENT / "index.html").read_text()
+    assert "Scores are after late penalties (1 submission penalised)" in page

@@ -53,10 +53,8 @@ class GradebookWriter:
 
     def open_submission(self, gradebook: Gradebook, student: str, submitted_dir: Path):
         gradebook.update_or_create_student(student)
-        timestamp = self.coursedir.get_existing_timestamp(str(submitted_dir))
-        if timestamp:
-            return gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
-        return gradebook.update_or_create_submission(self.assignment, student)
+        return gradebook.update_or_create_submission(self.assignment, student,
+                                                     **self.late.submission_fields(student, submitted_dir))
 
     def save_grades(self, student: str, notebook, submitted_dir: Path) -> tuple[float, float]:
         target = self.autograded_dir(student)

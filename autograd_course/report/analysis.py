@@ -21,6 +21,7 @@ class Analysis:
     names: dict[str, str] | None  # student id -> how to show them; None: anonymous
     scores: statistics.Centre  # the class's mean and median score
     exercise_scores: dict[str, statistics.Centre]  # the same per exercise
+    late_penalised: int = 0  # submissions whose score is after a late penalty (exercise points are before it)
 
     @property
     def submissions(self) -> int:
@@ -47,6 +48,8 @@ class Analysis:
                            **self.named("students", rule.submissions)} for rule in self.integrity],
             "scores": asdict(self.scores),
             "exercise_scores": {exercise: asdict(found) for exercise, found in self.exercise_scores.items()},
+            "scores_are": "after late penalties (nbgrader's score); exercise_scores before them",
+            "late_penalised": self.late_penalised,
         }
 
     def named(self, key: str, students: list[str]) -> dict:
@@ -58,4 +61,5 @@ def analyse(assignment: Assignment, names: bool = False) -> Analysis:
                     statistics.histogram(assignment), statistics.exercise_stats(assignment),
                     misconceptions.groups(assignment), statistics.integrity_counts(assignment),
                     {s.student: s.display_name for s in assignment.submissions} if names else None,
-                    statistics.assignment_centre(assignment), statistics.exercise_centres(assignment))
+                    statistics.assignment_centre(assignment), statistics.exercise_centres(assignment),
+                    statistics.late_penalised(assignment))

@@ -64,7 +64,14 @@ def centre_line(analysis: Analysis) -> str:
     centre = analysis.scores
     return (f'<p>Class mean <span class="count">{number(centre.mean)}</span>, median <span class="count">'
             f"{number(centre.median)}</span> of {number(analysis.max_score)} points, over all {centre.count} "
-            "submissions (flagged and rejected ones count 0 until you regrade them).</p>")
+            f"submissions (flagged and rejected ones count 0 until you regrade them). {late_line(analysis)}</p>")
+
+
+def late_line(analysis: Analysis) -> str:
+    """Which scores these are: the gradebook's after late penalties, as nbgrader's export and feedback give them."""
+    penalised = analysis.late_penalised
+    return (f"Scores are after late penalties ({penalised} submission{'' if penalised == 1 else 's'} penalised), as "
+            "nbgrader's export and feedback give them; the exercises' points are before them.")
 
 
 def exercise_section(analysis: Analysis, figures: dict[str, Path]) -> str:

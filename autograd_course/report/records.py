@@ -23,6 +23,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from ..grading.assemble import is_answer, nbgrader_meta
 from ..grading.autograde import rooted_sqlite_url
+from ..grading.late_penalty import penalised_score
 
 STATUSES = ("graded", "unanswered", "flagged", "rejected", "error")
 ANALYSED = ("graded", "unanswered")  # statuses whose scores say something about the exercises
@@ -47,6 +48,7 @@ class Submission:
     failures: dict[str, str] = field(default_factory=dict)  # failed test cell -> what it printed
     answers: dict[str, str] = field(default_factory=dict)  # exercise -> the source of its answer cells
     unanswered: set[str] = field(default_factory=set)  # exercises whose answer cells are the released stubs
+    late_penalty: float = 0.0  # what the gradebook took off ``score`` for lateness (per test cell ``scores`` are raw)
 
     @property
     def display_name(self) -> str:
@@ -171,8 +173,9 @@ class Reader:
         student = submitted.student
         identity = tuple(part or "" for part in (student.id, student.first_name, student.last_name, student.email))
         outcome = read_outcome(self.root, assignment, student.id) or {}
-        record = Submission(student.id, identity, outcome.get("status", "graded"), submitted.score,
-                            outcome.get("reason", ""), list(outcome.get("findings", [])))
+        record = Submission(student.id, identity, outcome.get("status", "graded"), penalised_score(submitted),
+                            outcome.get("reason", ""), list(outcome.get("findings", [])),
+                            late_penalty=submitted.late_submission_penalty)
         points = {}
         for notebook in submitted.notebooks:
             for grade in notebook.grades:

@@ -142,9 +142,14 @@ def centre(scores: list[float]) -> Centre:
 
 
 def assignment_centre(assignment: Assignment) -> Centre:
-    """Mean and median of every submission's score, as the gradebook has it (flagged and rejected ones score 0
-    until regraded): the centre of the score distribution the report draws."""
+    """Mean and median of every submission's score, as the gradebook has it (after late penalties; flagged and
+    rejected ones score 0 until regraded): the centre of the score distribution the report draws."""
     return centre([submission.score for submission in assignment.submissions])
+
+
+def late_penalised(assignment: Assignment) -> int:
+    """How many submissions' scores (the class mean, median and distribution) a late penalty lowered."""
+    return sum(submission.late_penalty > 0 for submission in assignment.submissions)
 
 
 def exercise_centres(assignment: Assignment) -> dict[str, Centre]:

@@ -4,7 +4,7 @@ rules: the policy's finding; a wrong one: the visible test's message; the right 
 submits a wrong answer, then a hostile one (written into the fetched notebook on disk); the instructor collects and
 autogrades from formgrader's buttons (the trusted grader: A 6/6, B's last submission 0/6 and flagged) and releases
 feedback; each student fetches feedback and gets only their own; B cannot read A's work from a login shell.
-Screenshots: screenshots/hub/. The test prints the round trip's wall time. Root only (Unix accounts, prefix hb22).
+Screenshots: screenshots/hub/. The test prints the round trip's wall time. Root only (Unix accounts, prefix hub_class.BROWSER_PREFIX).
 """
 
 import re
@@ -19,7 +19,7 @@ from adversarial_corpus import CASES
 from autograd_course.grading.assemble import nbgrader_meta
 from autograd_course.grading.simulate import SOLUTION_MARKER, answered
 from autograd_course.hub.layout import HubLayout
-from hub_class import as_user, running_class
+from hub_class import BROWSER_PREFIX, as_user, running_class
 
 from .conftest import COURSE, SCREENSHOTS, VIEWPORT
 from .test_student_in_jupyterlab import WRONG_EX1, cell_at, type_answer, validate, wait_for_idle_kernel
@@ -36,7 +36,7 @@ RULE_BREAKING_EX1 = ("def chain_rule_derivative(x):\n"
 
 @pytest.fixture(scope="module")
 def hub_class():
-    with running_class(students=2, prefix="hb22") as running:
+    with running_class(students=2, prefix=BROWSER_PREFIX) as running:
         yield running
 
 
