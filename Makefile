@@ -39,15 +39,11 @@ lab: setup
 # One pytest worker per core (pytest-xdist): most tests wait on one kernel at a time. Each test file, and each
 # notebook nbval replays, is one work unit that stays on one worker, so its fixtures are built once; a file whose
 # tests would keep a worker busy for minutes is cut into smaller units (tests/work_units.py). Units are
-# handed out in the order collected, not reordered (--no-loadscope-reorder): the longest are named first, so that
-# no worker is left with one at the end (pytest collects a path given twice once).
+# handed out in the order collected, the longest first, not reordered by size (--no-loadscope-reorder).
 TEST_WORKERS ?= $(shell nproc)
-LONGEST_TESTS_FIRST := tests/test_parallel_grading.py tests/browser/test_hub_round_trip.py tests/test_trusted_grading.py \
-  tests/test_private_exchange.py tests/test_trusted_autograde_config.py tests/browser/test_report_in_browser.py \
-  tests/test_autograde.py tests/test_misconceptions.py tests/test_cpu_paths.py
 test: setup
 	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=12 \
-	  --nbval --nbval-current-env $(LONGEST_TESTS_FIRST) solutions/ tests/
+	  --nbval --nbval-current-env solutions/ tests/
 
 # Every exercise's failure message in JupyterLab, one mistake per exercise, for a person to read (not a CI test):
 # screenshots/every_message/<id>/. ASSIGNMENT=<id> reads one notebook.

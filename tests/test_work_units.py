@@ -1,6 +1,6 @@
 """make test's work units (tests/work_units.py): a file is one unit, unless it is cut by assignment."""
 
-from work_units import work_unit
+from work_units import start_rank, work_unit
 
 
 def test_a_file_is_one_unit():
@@ -25,3 +25,10 @@ def test_tests_of_a_cut_file_that_name_no_assignment_stay_in_the_files_unit():
     assert work_unit("tests/test_cpu_paths.py::test_torch_takes_the_simulated_path[avx2]") == "tests/test_cpu_paths.py"
     assert work_unit("tests/test_cpu_paths.py::test_solution_replays_on_another_cpu_path[14_low_precision_gradients"
                      "-avx2]") == "tests/test_cpu_paths.py[14_low_precision_gradients]"
+
+
+def test_the_longest_files_come_first_and_every_file_keeps_its_order():
+    collected = ["solutions/01_chain_rule/01_chain_rule.ipynb::Cell 0", "solutions/01_chain_rule/01_chain_rule.ipynb::Cell 1",
+                 "tests/test_anatomy.py::test_a", "tests/test_misconceptions.py::test_b[01_chain_rule]",
+                 "tests/test_parallel_grading.py::test_c", "tests/test_parallel_grading.py::test_d"]
+    assert sorted(collected, key=start_rank) == [collected[4], collected[5], collected[3], *collected[:3]]
