@@ -37,13 +37,13 @@ lab: setup
 	jupyter lab --ServerApp.root_dir="$(MY_NOTEBOOKS)" $(ALLOW_ROOT)
 
 # One pytest worker per core (pytest-xdist): most tests wait on one kernel at a time. Each test file, and each
-# notebook nbval replays, stays on one worker (--dist loadfile), so its fixtures are built once. The misconception
-# corpus, one grading batch of several minutes, is named first so that a worker starts on it at once while the
-# other works through the rest (pytest collects a path given twice once).
+# notebook nbval replays, is one work unit that stays on one worker, so its fixtures are built once; a file whose
+# tests would keep a worker busy for minutes is cut into smaller units (tests/work_units.py). Units are
+# handed out in the order collected, the longest first, not reordered by size (--no-loadscope-reorder).
 TEST_WORKERS ?= $(shell nproc)
 test: setup
-	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=12 --nbval --nbval-current-env \
-	  tests/test_misconceptions.py solutions/ tests/
+	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=12 \
+	  --nbval --nbval-current-env solutions/ tests/
 
 # Every exercise's failure message in JupyterLab, one mistake per exercise, for a person to read (not a CI test):
 # screenshots/every_message/<id>/. ASSIGNMENT=<id> reads one notebook.

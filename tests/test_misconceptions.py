@@ -1,7 +1,7 @@
 """Every exercise rejects the mistakes students make, with a hint naming each, and accepts every correct answer.
 
-The corpora (tests/corpus/<id>.py) of the assignments a session selects are graded in one batch by the real,
-sandboxed grader; scores are read from nbgrader's gradebook and messages from the autograded notebooks.
+Each assignment's corpus (tests/corpus/<id>.py) is graded in one batch by the real, sandboxed grader; scores are read
+from nbgrader's gradebook and messages from the autograded notebooks.
 """
 
 from collections import Counter
@@ -22,34 +22,29 @@ REFERENCE = "reference"  # the source's own answers, graded in the same batch
 
 
 class GradedCorpora:
-    """Grades, in one batch, the corpora of every assignment whose cases this session runs, when first asked."""
+    """Grades an assignment's corpus, with its reference answers, in one batch of its own when first asked: each
+    assignment is an xdist work unit of its own (tests/work_units.py), so that the corpora spread over the workers."""
 
-    def __init__(self, course_root, assignments: set[str]):
-        self.course_root = course_root
-        self.assignments = sorted(assignments)
-        self.graded = False
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.roots = {}
 
     def root(self, assignment: str):
-        assert assignment in self.assignments, assignment
-        if not self.graded:
-            for each in self.assignments:
-                make_course(self.course_root, each, shipped=False)
-                reference = solved(self.course_root, each)
-                submit(self.course_root, REFERENCE, reference, each)
-                for case in CORPORA[each]:
-                    submit(self.course_root, case.name, with_answers(reference, case), each)
-            result = grade(self.course_root, assignment=self.assignments, cell_timeout=60)
+        if assignment not in self.roots:
+            course_root = make_course(self.tmp_path_factory.mktemp(f"corpus-{assignment}"), assignment, shipped=False)
+            reference = solved(course_root, assignment)
+            submit(course_root, REFERENCE, reference, assignment)
+            for case in CORPORA[assignment]:
+                submit(course_root, case.name, with_answers(reference, case), assignment)
+            result = grade(course_root, assignment=assignment, cell_timeout=60)
             assert result.returncode == 0, result.stdout + result.stderr
-            self.graded = True
-        return self.course_root
+            self.roots[assignment] = course_root
+        return self.roots[assignment]
 
 
 @pytest.fixture(scope="session")
-def graded(request, tmp_path_factory) -> GradedCorpora:
-    selected = {item.callspec.params["assignment"] for item in request.session.items
-                if getattr(item, "function", None) in (test_case_scores_as_it_should_with_its_hint,
-                                                       test_reference_answers_earn_full_marks_without_findings)}
-    return GradedCorpora(tmp_path_factory.mktemp("corpora"), selected)
+def graded(tmp_path_factory) -> GradedCorpora:
+    return GradedCorpora(tmp_path_factory)
 
 
 def cell_scores(root, assignment: str, student: str) -> dict[str, float]:
