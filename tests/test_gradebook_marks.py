@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from adversarial_corpus import CASES
+from autograd_course.grading.gradebook_writer import copy_other_files
 from autograd_course.grading.late_penalty import UnreadableTimestamp, read_timestamp
 from grading_course import ASSIGNMENT, grade, make_course, outcome, solved, submit
 
@@ -171,3 +172,20 @@ def test_make_reports_class_scores_are_after_late_penalties_and_say_so(graded, t
     assert all(centre["count"] == 2 and centre["mean"] > 0 for centre in found["exercise_scores"].values())
     page = (output / ASSIGNMENT / "index.html").read_text()
     assert "Scores are after late penalties (1 submission penalised)" in page
+
+
+def test_the_autograded_folder_gets_the_students_regular_files_and_no_link_or_fifo(tmp_path):
+    submitted, target = tmp_path / "submitted", tmp_path / "autograded"
+    (submitted / "data" / ".ipynb_checkpoints").mkdir(parents=True)
+    (submitted / "timestamp.txt").write_text("2026-12-01 12:00:00 UTC")
+    (submitted / "data" / "points.csv").write_text("1,2\n")
+    (submitted / "data" / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
+    (submitted / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    (submitted / "shadow").symlink_to("/etc/shadow")  # root can read it; the student cannot
+    (submitted / "everything").symlink_to("/")
+    os.mkfifo(submitted / "pipe")
+    target.mkdir()
+    copy_other_files(submitted, target)
+    copied = sorted(str(path.relative_to(target)) for path in target.rglob("*"))
+    assert copied == ["data", "data/points.csv", "timestamp.txt"]
+    assert (target / "data" / "points.csv").read_text() == "1,2\n"

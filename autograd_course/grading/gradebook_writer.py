@@ -5,6 +5,7 @@ nbgrader's ``SaveAutoGrades``; a rejected submission's grades are set to 0. Only
 SQLite has one writer.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,20 @@ def rooted_sqlite_url(db_url: str, root: Path) -> str:
     prefix = "sqlite:///"
     path = db_url.removeprefix(prefix)
     return f"{prefix}{root / path}" if db_url.startswith(prefix) and not path.startswith("/") else db_url
+
+
+def copy_other_files(submitted_dir: Path, target: Path) -> None:
+    """The student's regular files but notebooks into ``target``, as nbgrader's autograde copies them, without
+    following links: a link to /etc/shadow or to / would copy what the student cannot read or the whole disk, and a
+    FIFO would stop the batch."""
+    for folder, subfolders, files in os.walk(submitted_dir):  # does not descend into linked folders
+        subfolders[:] = [name for name in subfolders if name != ".ipynb_checkpoints"]
+        for name in files:
+            path = Path(folder, name)
+            if not name.endswith(".ipynb") and path.is_file() and not path.is_symlink():
+                copied = target / path.relative_to(submitted_dir)
+                copied.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, copied)
 
 
 class GradebookWriter:
@@ -61,8 +76,8 @@ class GradebookWriter:
         shutil.rmtree(target, ignore_errors=True)
         # As nbgrader's autograde does: the student's other files (timestamp.txt, the exchange's
         # submission_secret.txt that release_feedback needs) go along with the graded notebook.
-        shutil.copytree(submitted_dir, target, symlinks=False, ignore_dangling_symlinks=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        target.mkdir(parents=True)
+        copy_other_files(submitted_dir, target)
         nbformat.write(notebook, target / f"{self.assignment}.ipynb")
         with Gradebook(self.db_url, self.course_id) as gradebook:
             self.open_submission(gradebook, student, submitted_dir)
