@@ -3,7 +3,9 @@ tab; A types answers into the fetched notebook in JupyterLab and runs Validate (
 rules: the policy's finding; a wrong one: the visible test's message; the right one: success), then submits; B
 submits a wrong answer, then a hostile one (written into the fetched notebook on disk); the instructor collects and
 autogrades from formgrader's buttons (the trusted grader: A 6/6, B's last submission 0/6 and flagged) and releases
-feedback; each student fetches feedback and gets only their own; B cannot read A's work from a login shell.
+feedback; each student fetches feedback and gets only their own; B cannot read A's work from a JupyterLab terminal
+(Permission denied), nor open it from JupyterLab's file browser (Open from Path, by a relative path or through a
+symbolic link B made to A's home, which the file browser does not even list).
 Screenshots: screenshots/hub/. The test prints the round trip's wall time. Root only (Unix accounts, prefix hub_class.BROWSER_PREFIX).
 """
 
@@ -19,7 +21,7 @@ from adversarial_corpus import CASES
 from autograd_course.grading.assemble import nbgrader_meta
 from autograd_course.grading.simulate import SOLUTION_MARKER, answered
 from autograd_course.hub.layout import HubLayout
-from hub_class import BROWSER_PREFIX, as_user, running_class
+from hub_class import BROWSER_PREFIX, running_class
 
 from .conftest import COURSE, SCREENSHOTS, VIEWPORT
 from .test_student_in_jupyterlab import WRONG_EX1, cell_at, type_answer, validate, wait_for_idle_kernel
@@ -171,6 +173,67 @@ def fetched_feedback(student: str, seconds: float = 120) -> list:
     return found
 
 
+def command(page: Page, label: str) -> None:
+    """Run a JupyterLab command from the command palette (the File menu's New submenu is unreliable headless)."""
+    page.locator(".jp-DirListing-content").click()  # JupyterLab has the keys, not a terminal that would take them
+    page.keyboard.press("Control+Shift+c")
+    page.locator(".lm-CommandPalette-input").fill(label)
+    page.keyboard.press("Enter")
+
+
+def in_a_terminal(page: Page, student: str, line: str, output: str, seconds: float = 30) -> str:
+    """Type ``line`` into a new JupyterLab terminal; what it wrote to ``~/output`` (typed again if the shell was not
+    listening yet)."""
+    command(page, "New Terminal")
+    terminal = page.locator(".jp-Terminal .xterm").locator("visible=true").first
+    expect(terminal).to_be_visible(timeout=SERVER_MS)
+    written = HubLayout.home(student) / output
+    for _ in range(3):  # keys typed before the shell reads its terminal are lost, in part or whole
+        terminal.click()
+        page.keyboard.press("Control+c")  # a fresh prompt, without what an earlier attempt left half typed
+        page.keyboard.type(line + "\n")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if written.is_file() and written.read_text().strip():
+                return written.read_text()
+            time.sleep(0.5)
+    raise AssertionError(f"the terminal never ran {line!r}")
+
+
+def opened_from_path(page: Page, path: str, shots: Shots, step: str) -> str:
+    """File > Open from Path in JupyterLab's file browser: what the dialog answers (screenshot with it shown)."""
+    command(page, "Open from Path")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(path)
+    dialog.get_by_role("button", name="Open").click()
+    expect(dialog).to_contain_text("Cannot open")
+    answer = dialog.inner_text()
+    shots(page, step)
+    dialog.get_by_role("button", name="Close").click()
+    return answer
+
+
+def classmates_work_stays_closed(page: Page, layout: HubLayout, student: str, classmate: str, shots: Shots) -> None:
+    """``student`` tries to read ``classmate``'s notebook in their own JupyterLab: terminal, then file browser."""
+    work = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    page.goto(f"{layout.url}/user/{student}/lab")
+    expect(page.locator(".jp-DirListing")).to_be_visible(timeout=SERVER_MS)
+    peek = in_a_terminal(page, student, f"ln -sfn /home/{classmate} ~/classmate; "
+                                        f"cat /home/{classmate}/{work} 2>&1 | tee ~/peek.txt", "peek.txt")
+    shots(page, f"{student}-terminal-peek")
+    assert peek.strip() == f"cat: /home/{classmate}/{work}: Permission denied"
+    page.locator("#filebrowser .jp-ToolbarButtonComponent[title^='Refresh']").click()
+    listing = page.locator("#filebrowser .jp-DirListing-content")
+    expect(listing).to_contain_text("peek.txt")
+    expect(listing).not_to_contain_text("classmate")  # the link leads outside the student's folder: not listed
+    for path, how in ((f"../{classmate}/{work}", "relative-path"), (f"classmate/{work}", "link")):
+        assert "Cannot open" in opened_from_path(page, path, shots, f"{student}-file-browser-peek-{how}")
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
+    expect(tabs.filter(has_text=f"{ASSIGNMENT}.ipynb")).to_have_count(0)
+    for path in (f"../{classmate}/{work}", f"classmate/{work}"):  # what the file browser asked B's server
+        assert page.request.get(f"{layout.url}/user/{student}/api/contents/{path}").status != 200
+
+
 def test_a_class_round_trip_on_the_hub(browser: Browser, hub_class):
     layout, passwords = hub_class.layout, hub_class.passwords
     a, b = layout.student_names
@@ -219,7 +282,6 @@ def test_a_class_round_trip_on_the_hub(browser: Browser, hub_class):
                   f"{feedback[0].parent.name}/{ASSIGNMENT}.html")
         shots(page, f"{student}-reads-feedback")
 
-    peek = as_user(b, f"cat /home/{a}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
-    assert peek.returncode != 0 and "Permission denied" in peek.stderr
+    classmates_work_stays_closed(students[b], layout, b, a, shots)
     print(f"round trip on the hub (2 students: log in, fetch, submit, collect, autograde, feedback): "
           f"{time.perf_counter() - started:.1f} s")
