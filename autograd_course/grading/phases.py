@@ -126,7 +126,7 @@ def breakdown_table(summary: dict, batch: dict | None = None, slowest_cells: int
              f"  {'phase':<34}{'ms':>8}{'share':>8}"]
     lines += [f"  {name:<34}{seconds * 1000:>8.1f}{seconds / total:>8.0%}" for name, seconds in summary["phases"].items()]
     if summary["cells"]:
-        lines.append(f"  slowest cells (ms per submission of that assignment):")
+        lines.append("  slowest cells (ms per submission of that assignment):")
         lines += [f"    {name:<48}{seconds * 1000:>8.1f}" for name, seconds in list(summary["cells"].items())[:slowest_cells]]
     if batch and batch.get("host_starts"):
         starts = ", ".join(f"{seconds:.1f}" for seconds in batch["host_starts"])
