@@ -81,6 +81,23 @@ def preload() -> None:
     torch.func.jacrev(torch.sin)(point)
     torch.func.grad(lambda values: values.sin().sum())(point)
     torch.autograd.functional.jacobian(torch.sin, point)
+    warm_traceback_display()
+
+
+def warm_traceback_display() -> None:
+    """Show one error from torch's backward as a kernel does, so that every kernel inherits what IPython's traceback
+    display (stack_data) reads and parses of torch's files on a first error: about 1 s of a notebook whose cells show
+    an error, on a loaded machine. Trusted code only, before any student code exists."""
+    import torch
+    from IPython.core.ultratb import AutoFormattedTB
+
+    point = torch.ones(1, requires_grad=True)
+    value = (point * point).sum()
+    value.backward()
+    try:
+        value.backward()  # a second backward through freed buffers: the error this course's notebooks show
+    except RuntimeError:
+        AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
 def become_kernel(request: dict, report_fd: int, dispatcher: str) -> None:
