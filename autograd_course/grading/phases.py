@@ -121,10 +121,11 @@ def breakdown_table(summary: dict, batch: dict | None = None, slowest_cells: int
     """The breakdown as text: one row per phase (ms per submission, share of the total), then the slowest cells,
     and the kernel hosts' start-up, which the batch pays once per slot before its first submission."""
     total = summary["total"] or 1.0
+    width = max([len(name) for name in summary["phases"]] + [32]) + 2  # the longest phase name sets the column
     lines = [f"where a submission's grading time goes (mean of {summary['submissions']}, one worker's view; "
              f"total {summary['total'] * 1000:.0f} ms):",
-             f"  {'phase':<34}{'ms':>8}{'share':>8}"]
-    lines += [f"  {name:<34}{seconds * 1000:>8.1f}{seconds / total:>8.0%}" for name, seconds in summary["phases"].items()]
+             f"  {'phase':<{width}}{'ms':>8}{'share':>8}"]
+    lines += [f"  {name:<{width}}{seconds * 1000:>8.1f}{seconds / total:>8.0%}" for name, seconds in summary["phases"].items()]
     if summary["cells"]:
         lines.append("  slowest cells (ms per submission of that assignment):")
         lines += [f"    {name:<48}{seconds * 1000:>8.1f}" for name, seconds in list(summary["cells"].items())[:slowest_cells]]
