@@ -24,6 +24,7 @@ class CheckedCell(ast.NodeVisitor):
         self.function_scopes: list[set[str]] = []  # what a nested function sees of its enclosing functions
         self.in_class_body = False  # directly in a class statement's body (``__rmul__ = __mul__``)
         self.own: set[str] = set()  # module-level names the cell binds only to objects it creates (own_names)
+        self.answer_names: set[str] = set()  # every name the submission's answers define (check_answer)
 
     def flag(self, node: ast.AST, rule: str, kind: str) -> None:
         line = getattr(node, "lineno", 1)

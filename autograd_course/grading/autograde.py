@@ -31,7 +31,7 @@ from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import student_ids
-from .answer_checker import check_answer
+from .answer_checker import answer_findings
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
@@ -138,8 +138,7 @@ class TrustedAutograder:
             score, max_score = self.gradebook.save_rejection(student, path.parent)
             return Outcome(student, self.assignment, "rejected", digest, score, max_score, reason=str(rejection))
         assembly = assemble(submitted, self.source, self.release)
-        findings = [str(finding) for grade_id, source in assembly.answers.items()
-                    for finding in check_answer(grade_id, source, self.protected)]
+        findings = [str(finding) for finding in answer_findings(assembly.answers, self.protected)]
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
                   self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions)
         return Prepared(job, digest, assembly.notes, findings)
