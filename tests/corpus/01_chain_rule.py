@@ -131,6 +131,16 @@ CASES = [
         before=REUSED_LEAF),
         fails="ex2_tests", hint="changed the tensor the first call returned",
         why="zeroes the reused leaf's .grad in place: every result is one tensor, the last call's"),
+    Mistake("ex2-leaf-cached-per-x", with_autograd(
+        "    if x not in LEAVES:\n        LEAVES[x] = torch.tensor(x, requires_grad=True)\n"
+        "    f(LEAVES[x]).backward()\n    return LEAVES[x].grad\n", before="LEAVES = {}\n\n\n"),
+        fails="ex2_tests", hint="the .grad of a leaf kept per x adds up over calls with the same x",
+        why="one leaf per input value: right until an input comes again"),
+    Mistake("ex2-result-cached-per-x", with_autograd(
+        "    if x not in SLOPES:\n        leaf = torch.tensor(x, requires_grad=True)\n        f(leaf).backward()\n"
+        "        SLOPES[x] = leaf.grad\n    return SLOPES[x]\n", before="SLOPES = {}\n\n\n"),
+        fails="ex2_tests", hint="you returned the derivative of sin(x²), the first call's f",
+        why="remembers the slope per x, as if f never changed"),
     Mistake("ex2-hard-coded-formula", with_autograd(
         "    t = torch.tensor(x)\n"
         "    return torch.cos(t**2) * 2 * t\n"),
