@@ -41,7 +41,7 @@ from .integrity import write_integrity_report
 from .judge import Judge
 from .late_penalty import LatePenalty
 from .outcomes import FINAL, Outcome, OutcomeStore
-from .protected import notebook_protected_names
+from .protected import notebook_check_names, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
 from .worker import Job, Result
@@ -88,6 +88,7 @@ class TrustedAutograder:
         self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
                               for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
+        self.checks = notebook_check_names(self.source)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
@@ -138,7 +139,7 @@ class TrustedAutograder:
             score, max_score = self.gradebook.save_rejection(student, path.parent)
             return Outcome(student, self.assignment, "rejected", digest, score, max_score, reason=str(rejection))
         assembly = assemble(submitted, self.source, self.release)
-        findings = [str(finding) for finding in answer_findings(assembly.answers, self.protected)]
+        findings = [str(finding) for finding in answer_findings(assembly.answers, self.protected, self.checks)]
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
                   self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions)
         return Prepared(job, digest, assembly.notes, findings)

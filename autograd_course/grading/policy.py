@@ -101,6 +101,8 @@ ADVICE = {
     "defines_dunder": "write an ordinary method or function instead",
     "raw_memory": "compare objects with `is` and storages with ==; an answer never computes with an address",
     "mode": "torch's function and dispatch modes change what the tests compute: compute the value itself",
+    "tests_check": "compute the answer yourself: the check_ functions are the tests', and what they say comes from "
+                   "the expected values",
     "subclass_helper": "write a class of your own: the notebook's helpers are the tests'",
     "magic": "remove it: answers may use only %time and %timeit (without -v), and no ! shell commands or ? help",
 }
@@ -146,7 +148,8 @@ def student_rules() -> str:
         "comparing them is fine.",
         "- Do not assign or delete attributes of modules or of objects you did not create (`torch.allclose = ...`).",
         "- Do not rebind or change the notebook's own names (its imports, its helpers, the variables its tests "
-        "use); `global` only for names of your own.",
+        "use); `global` only for names of your own. Do not call or read the tests' checks (the `check_...` "
+        "functions the setup cell imports).",
         "- No classes that subclass `torch.Tensor`, `torch.nn.Parameter`, a torch mode (`TorchDispatchMode`) or a "
         "class of the notebook, pass `metaclass=` or define dunder methods (`def __eq__`) other than "
         f"{listed(DEFINABLE_METHODS, list)}; no classes built at run time (`bases=` or `namespace=` to "

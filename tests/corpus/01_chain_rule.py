@@ -91,6 +91,17 @@ CASES = [
     Correct("ex2-reused-leaf-zeroed-copy", with_autograd(
         REFILL + "    if leaf.grad is not None:\n        leaf.grad.zero_()\n    f(leaf).backward()\n"
         "    return leaf.grad.clone()\n", before=REUSED_LEAF)),
+    # The answer rules allow an answer's own _private helpers and container methods on a class of its own.
+    Correct("ex2-private-helper", with_autograd(
+        "    leaf = _leaf_at(x)\n    f(leaf).backward()\n    return leaf.grad\n",
+        before="def _leaf_at(x):\n    return torch.tensor(x, requires_grad=True)\n\n\n")),
+    Correct("ex2-history-container", with_autograd(
+        "    leaf = torch.tensor(x, requires_grad=True)\n    f(leaf).backward()\n"
+        "    HISTORY[len(HISTORY)] = leaf.grad\n    return HISTORY[len(HISTORY) - 1]\n",
+        before="class History:\n    def __init__(self):\n        self.slopes = {}\n\n"
+               "    def __getitem__(self, index):\n        return self.slopes[index]\n\n"
+               "    def __setitem__(self, index, slope):\n        self.slopes[index] = slope\n\n"
+               "    def __len__(self):\n        return len(self.slopes)\n\n\nHISTORY = History()\n\n\n")),
     Mistake("ex2-returns-value", with_autograd(
         "    leaf = torch.tensor(x, requires_grad=True)\n"
         "    value = f(leaf)\n"
