@@ -31,7 +31,7 @@ from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import reachable, student_ids
-from .answer_checker import check_answer
+from .answer_checker import answer_findings
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
@@ -42,7 +42,7 @@ from .judge import Judge
 from .late_penalty import LatePenalty
 from .outcomes import FINAL, Outcome, OutcomeStore
 from .phases import PhaseClock, TimingsFile
-from .protected import notebook_protected_names
+from .protected import notebook_check_names, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
 from .worker import Job, Result
@@ -90,6 +90,7 @@ class TrustedAutograder:
         self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
                               for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
+        self.checks = notebook_check_names(self.source)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
@@ -143,8 +144,7 @@ class TrustedAutograder:
         with clock.phase("assembly"):
             assembly = assemble(submitted, self.source, self.release)
         with clock.phase("policy check"):
-            findings = [str(finding) for grade_id, source in assembly.answers.items()
-                        for finding in check_answer(grade_id, source, self.protected)]
+            findings = [str(finding) for finding in answer_findings(assembly.answers, self.protected, self.checks)]
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
                   self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions,
                   frozenset(self.protected))
