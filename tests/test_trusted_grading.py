@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from adversarial_corpus import CASES, KERNEL_AT_WORK
-from autograd_course.grading.execute import TrustedCell
+from autograd_course.grading.execute import TrustedCell, TrustedNotebookClient
 from autograd_course.grading import student_ids
 from autograd_course.grading.autograde import TrustedAutograder
 from autograd_course.grading.feedback import HideHiddenTests
@@ -170,6 +170,18 @@ def test_huge_messages_and_reprs_are_cut_in_the_graded_notebook_and_feedback(gra
     # cut by the grader, or (01 is judged outside the kernel) by the plain-data form its values leave the kernel in
     assert "m" * 1000 in error.evalue and len(error.evalue) < 10_000
     assert len(feedback_page(root, "megabytes_of_messages")) < 300_000
+
+
+def test_a_print_that_arrives_in_pieces_is_one_stream_output():
+    client = TrustedNotebookClient(nbformat.v4.new_notebook())
+    client.reset_execution_trackers()
+    client.clear_before_next_output = False  # what starting a cell sets
+    outs = []
+    for name, text in (("stdout", "called at"), ("stdout", " 0.3\n"), ("stderr", "a warning\n"), ("stdout", "x\n")):
+        client.output(outs, {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m"},
+                             "content": {"name": name, "text": text}}, None, 0)
+    assert [(out.name, out.text) for out in outs] == [("stdout", "called at 0.3\n"), ("stderr", "a warning\n"),
+                                                      ("stdout", "x\n")]
 
 
 def test_outputs_are_capped_one_message_at_a_time():

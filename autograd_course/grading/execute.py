@@ -177,6 +177,13 @@ class TrustedNotebookClient(NotebookClient):
                 cut = f"\n[output cut: the grader keeps {self.output_budget} characters per cell]\n"
                 msg = {**msg, "content": {**msg["content"], "text": text[:room] + cut}}
             self._stream_characters[cell_index] = used + len(text)
+            last = outs[-1] if outs else None
+            if last is not None and last.output_type == "stream" and last.name == msg["content"].get("name") \
+                    and not self.output_hook_stack[msg["parent_header"].get("msg_id")]:
+                # One print can reach us in pieces ('called at', ' 0.3') when the kernel is slow: one stream
+                # output, as JupyterLab shows it, so the graded notebook and feedback read as it was printed.
+                last.text += msg["content"]["text"]
+                return last
         return super().output(outs, msg, display_id, cell_index)
 
     def clear_output(self, outs, msg, cell_index):
@@ -298,8 +305,12 @@ def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_c
     clock = clock if clock is not None else PhaseClock()
     km.provisioner = ForkedProvisioner(worker=worker, kernel_env=env, report_fd=report_fd, clock=clock,
                                        kernel_id="graded", kernel_spec=km.kernel_spec, parent=km)
-    client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, allow_errors=True,
-                                   record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
+    # iopub_timeout: how long nbclient waits, after a cell's reply, for the rest of its output (the values a test
+    # sends out to be judged, what it prints). nbclient's 4 s drops it silently on a loaded machine, where an honest
+    # notebook's values then went missing; a kernel that holds them back gains nothing but the cell's own time.
+    client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, iopub_timeout=cell_timeout,
+                                   allow_errors=True, record_timing=False, startup_timeout=120,
+                                   shutdown_kernel="immediate",
                                    resources={"metadata": {"path": str(folder)}})
     try:
         asyncio.run(_run_cells(client, notebook, run, clock))
