@@ -8,6 +8,7 @@ and it is gone when the ``with`` block ends.
 """
 
 import inspect
+import os
 from collections import Counter
 
 import torch
@@ -73,4 +74,13 @@ def ready_made_callers(ready_made: dict[str, str]) -> set[str]:
     return found
 
 
-__all__ = ["AutogradCalls", "MarkedSine", "ready_made_callers"]
+def defining_package(*functions) -> str:
+    """The package whose modules define these functions, read from the functions themselves: ``torch.func``'s
+    transforms live in a private package, whose name this finds without writing it (a rename follows by itself)."""
+    # commonprefix compares any sequences item by item: here lists of the modules' dotted parts
+    return ".".join(os.path.commonprefix([function.__globals__["__name__"].split(".") for function in functions]))
+
+# Where torch.func's transforms (jacrev, vmap, hessian ...) run: a frame of these modules is torch.func's.
+TORCH_FUNC_PACKAGE = defining_package(torch.func.jacrev, torch.func.vmap)
+
+__all__ = ["AutogradCalls", "MarkedSine", "TORCH_FUNC_PACKAGE", "defining_package", "ready_made_callers"]

@@ -30,7 +30,7 @@ from .kernels import ipc_socket_path
 from .grading.assemble import assemble, is_answer, nbgrader_meta
 from .grading.answer_checker import answer_findings
 from .grading.findings import Finding
-from .grading.protected import notebook_protected_names
+from .grading.protected import notebook_check_names, notebook_protected_names
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 POLICY_ERROR = "AnswerPolicyError"
@@ -56,10 +56,11 @@ def policy_findings(notebook, folder: Path) -> list[Finding]:
     if source_path.is_file() and release_path.is_file():
         source = nbformat.read(source_path, as_version=4)
         release = nbformat.read(release_path, as_version=4)
-        return answer_findings(assemble(notebook, source, release).answers, notebook_protected_names(source))
+        return answer_findings(assemble(notebook, source, release).answers, notebook_protected_names(source),
+                               notebook_check_names(source))
     answers = {nbgrader_meta(cell).get("grade_id", cell.get("id", "?")): cell.source
                for cell in notebook.cells if is_answer(cell)}
-    return answer_findings(answers, notebook_protected_names(notebook))
+    return answer_findings(answers, notebook_protected_names(notebook), notebook_check_names(notebook))
 
 
 def describe(finding: Finding) -> str:

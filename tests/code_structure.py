@@ -5,6 +5,7 @@ the package's own modules; anything outside the package is left out.
 """
 
 import ast
+import re
 from pathlib import Path
 
 
@@ -80,3 +81,47 @@ def import_cycles(package: Path) -> list[list[str]]:
         if module not in index:
             visit(module)
     return cycles
+
+
+TORCH_PRIVATE_TEXT = re.compile(r"\btorch(?:\.\w+)+")
+
+
+def private_prefix(name: str) -> str | None:
+    """``torch._C`` for ``torch._C._functorch.TransformType``: a torch path up to its first private part (``_C``,
+    ``__x``; a dunder such as ``__module__`` is public); None for a public path or anything not torch's."""
+    parts = name.split(".")
+    for index, part in enumerate(parts[1:], start=1):
+        if part.startswith("_") and not (part.startswith("__") and part.endswith("__")):
+            return ".".join(parts[:index + 1]) if parts[0] == "torch" else None
+    return None
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``torch._C._functorch`` for that chain of attributes from a name; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        root = dotted(node.value)
+        return f"{root}.{node.attr}" if root else None
+    return None
+
+
+def private_torch_names(package: Path) -> list[str]:
+    """``module:line name`` for every private torch name a package's source uses: an attribute chain from torch
+    (``torch._C``, ``torch.cuda._utils``), an import of one, or a module path written in a string
+    (``"torch._functorch"``, as a prefix of frames' module names)."""
+    found = []
+    for name, path in modules_of(package).items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                names = [dotted(node)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [match.group(0) for match in TORCH_PRIVATE_TEXT.finditer(node.value)]
+            else:
+                continue
+            found += [f"{name}:{node.lineno} {prefix}" for each in names if each and (prefix := private_prefix(each))]
+    return sorted(set(found))

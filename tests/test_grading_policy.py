@@ -18,7 +18,7 @@ from autograd_course.grading.assemble import is_answer
 from autograd_course.grading.answer_checker import answer_findings, check_answer
 from autograd_course.grading.policy import (ALLOWED_IMPORTS, CODE_FROM_DATA, CONTAINER_METHODS, FORBIDDEN_BUILTINS,
                                             STUDENT_RULES, module_allowed)
-from autograd_course.grading.protected import notebook_protected_names
+from autograd_course.grading.protected import notebook_check_names, notebook_protected_names
 from autograd_course.grading.reachable import reachable_names
 from conftest import COURSE
 from notebook_cells import SOLUTION_MARKER
@@ -33,7 +33,8 @@ def reference_answers(notebook) -> dict[str, str]:
 def findings_in(assignment_id: str, **answers: str) -> list:
     """The grader's findings for the reference answers of a notebook, with some answers replaced."""
     notebook = nbformat.read(COURSE.source_notebook(assignment_id), as_version=4)
-    return answer_findings(reference_answers(notebook) | answers, notebook_protected_names(notebook))
+    return answer_findings(reference_answers(notebook) | answers, notebook_protected_names(notebook),
+                           notebook_check_names(notebook))
 
 
 def test_reference_solutions_pass_the_policy(assignment_id):
@@ -130,6 +131,11 @@ def test_reference_solutions_pass_the_policy(assignment_id):
     ("name = '_' * 2 + 'globals' + '_' * 2\nleak = ('{0.' + name + '}').format(expect_close)", "calls format"),
     ("finalize = torch.nn.modules.module.weakref.finalize", "uses the attribute weakref"),
     ("class Box:\n    def __del__(self):\n        pass", "defines __del__"),
+    # IPython's output and input history, and private names or keywords of others: the rule names them.
+    ("last = _", "uses _, a private name no answer defines"),
+    ("shown = _oh[3]", "uses _oh, a private name no answer defines"),
+    ("cell = _i1", "uses _i1, a private name no answer defines"),
+    ("y = torch.nn.functional.softmax(torch.ones(2), 0, _stacklevel=5)", "passes the private keyword _stacklevel"),
 ])
 def test_tampering_is_named(source, rule):
     findings = check_answer("ex1_answer", source, PROTECTED)
@@ -184,6 +190,14 @@ def test_tampering_is_named(source, rule):
     "import collections\nPair = collections.namedtuple('Pair', ['value', 'grad'])",
     "text = '{:.3f} and {name}'.format(1.0, name='x')",
     "kind = type(torch.ones(1))\nsame = type(3) is int",
+    # The answer's own _private names, and container methods defined on its own class: the rules allow both.
+    "def _lift(x, _scale=1.0):\n    return torch.tensor(x) * _scale\ny = _lift(2.0, _scale=3.0)\n"
+    "for _ in range(2):\n    pass\nfirst, _rest = [1, 2]\ntry:\n    pass\nexcept ValueError as _error:\n    pass",
+    "import numpy as _np\nz = _np.ones(2)",
+    "class Path:\n    def __init__(self, nodes):\n        self.nodes = list(nodes)\n"
+    "    def __getitem__(self, i):\n        return self.nodes[i]\n    def __len__(self):\n        return len(self.nodes)\n"
+    "    def __iter__(self):\n        return iter(self.nodes)\n    def __contains__(self, node):\n"
+    "        return node in self.nodes\npath = Path([1, 2])\nn, first = len(path), path[0]",
 ])
 def test_ordinary_answers_pass(source):
     assert check_answer("ex1_answer", source, PROTECTED) == []
@@ -223,6 +237,46 @@ SETITEM_EX2 = """def first_nonfinite_layer(layers, x):
 def test_only_objects_the_answer_created_may_have_attributes_set(source):
     assert [finding.rule for finding in check_answer("ex1_answer", source, PROTECTED)] == [
         "assigns the attribute allclose of an object it did not create"]
+
+
+def test_a_private_helper_of_one_answer_may_be_called_in_another():
+    answers = {"ex1_answer": "def _lift(x):\n    return torch.tensor(x)", "ex2_answer": "y = _lift(2.0)"}
+    assert answer_findings(answers, PROTECTED) == []
+    assert [finding.rule for finding in check_answer("ex2_answer", answers["ex2_answer"], PROTECTED)] == [
+        "uses _lift, a private name no answer defines"]
+
+
+# An 01 answer that reads the expected value from the message of the tests' own check (a float64 finite difference),
+# and one that bisects on which guesses the check lets pass.
+READS_THE_CHECK = """def chain_rule_derivative(x):
+    try:
+        check_chain_rule(lambda t: torch.tensor(0.0), x)
+    except Exception as failed:
+        return torch.tensor(float(str(failed).split('expected ')[1].split(',')[0]))
+"""
+ASKS_THE_CHECK = """def chain_rule_derivative(x, low=-100.0, high=100.0):
+    for _ in range(60):
+        middle = (low + high) / 2
+        try:
+            judge = check_chain_rule.judge
+            judge({"got": torch.tensor(middle), "backward_passes": 0, "calls": ""}, x)
+            return torch.tensor(middle)
+        except Exception as failed:
+            low, high = (middle, high) if 'got' in str(failed) else (low, middle)
+    return torch.tensor(middle)
+"""
+
+
+def test_an_answer_may_not_use_the_tests_checks():
+    for answer in (READS_THE_CHECK, ASKS_THE_CHECK):
+        assert [finding.rule for finding in findings_in("01_chain_rule", ex1_answer=answer)] == [
+            "uses check_chain_rule, a check of the tests"]
+    # a variable of the answer's own that happens to share the name is its own
+    own = "def chain_rule_derivative(x, check_chain_rule=None):\n    return torch.tensor(check_chain_rule or x)\n"
+    assert findings_in("01_chain_rule", ex1_answer=own) == []
+    closure = ("def chain_rule_derivative(x, check_chain_rule=1.0):\n"
+               "    return torch.tensor((lambda: check_chain_rule * x)())\n")
+    assert findings_in("01_chain_rule", ex1_answer=closure) == []
 
 
 def test_honest_global_counter_and_setitem_are_no_findings():

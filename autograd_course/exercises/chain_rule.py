@@ -76,7 +76,7 @@ RAISED = ("'does not require grad' means the leaf needs requires_grad=True; 'mus
 FIRST_CALL = "create torch.tensor(x, requires_grad=True), call f on it, then .backward() and return .grad"
 SECOND_CALL = ("your first call was right, this second one is not: the .grad of a reused leaf adds up over backward() "
                "calls; make a new leaf tensor inside the function on every call")
-CHANGED_FIRST = ("the second call changed the tensor the first call returned: both are the .grad of one reused leaf; "
+CHANGED_FIRST = ("a later call changed the tensor the first call returned: both are the .grad of one reused leaf; "
                  "make a new leaf tensor inside the function on every call")
 
 
@@ -111,18 +111,33 @@ check_derivative = Check("check_derivative", observe_derivative, judge_derivativ
 
 
 def observe_repeated_calls(answer):
-    """sin(x²) at 5.47, then at 1.5; and the first result again, after the second call."""
+    """sin(x²) at 5.47, then at 1.5, then x³ at 5.47 again (an input seen before, another f); and the first result
+    again, after the later calls."""
     first = returned(answer, FUNCTIONS["sin(x²)"], 5.47)
     first_then = snapshot(first)
-    second = returned(answer, FUNCTIONS["sin(x²)"], 1.5)
-    return {"first": first_then, "second": second, "first_after_second": first}
+    second = snapshot(returned(answer, FUNCTIONS["sin(x²)"], 1.5))
+    again = returned(answer, FUNCTIONS["x³"], 5.47)
+    return {"first": first_then, "second": second, "same x again": again, "first_after_second": first}
+
+
+def same_x_again_hint(got):
+    """What an answer that keeps something per x returns when x = 5.47 comes again, with another f."""
+    exact = torch.tensor(5.47, dtype=torch.float64)
+    earlier, wanted = 2 * exact * torch.cos(exact**2), 3 * exact**2
+    return hint_for(got, [(earlier, "you returned the derivative of sin(x²), the first call's f, for f = x³: "
+                                    "differentiate the f you are given on every call, not one remembered or written "
+                                    "for sin(x²)"),
+                          (earlier + wanted, "the .grad of a leaf kept per x adds up over calls with the same x: make "
+                                             "a new leaf tensor inside the function on every call")],
+                    "x = 5.47 came a second time, with another f: give each call its own answer")
 
 
 def judge_repeated_calls(seen):
     expect_derivative(seen["first"], "sin(x²)", 5.47, FIRST_CALL)
     expect_derivative(seen["second"], "sin(x²)", 1.5, SECOND_CALL)
+    expect_derivative(seen["same x again"], "x³", 5.47, same_x_again_hint(seen["same x again"]))
     expect_close(seen["first_after_second"], seen["first"], hint=CHANGED_FIRST,
-                 what="the result of autograd_derivative(sin(x²), 5.47), after a second call with x = 1.5")
+                 what="the result of autograd_derivative(sin(x²), 5.47), after the later calls")
 
 
 check_repeated_calls = Check("check_repeated_calls", observe_repeated_calls, judge_repeated_calls)

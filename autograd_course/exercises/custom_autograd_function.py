@@ -247,9 +247,19 @@ KINK_HINT = ("at x = 0 the slope is sigmoid(0) = 0.5; differentiating max(x, 0) 
              "written at their kink (clamp 1, relu 0, section 3.6): write sigmoid(x) itself")
 
 
-def softplus_gradient_hint(got, x, upstream):
+CANCELLED = ("1 - exp(-y) rounds to 0 where y = softplus(x) is tiny (very negative x), losing every digit: write it "
+             "-expm1(-y) (torch.expm1), or compute sigmoid(x) from x")
+
+
+def softplus_gradient_hint(got, x, upstream, precise=False):
+    """The hint for the slip ``got`` shows; ``precise``: the case asks for full relative precision, where a sigmoid
+    formed as 1 - exp(-y) from the output y (float32, as a backward sees it) is the one slip left."""
     sigmoid = sigmoid_exact(x)
     kink = x == 0
+    if precise:
+        cancelled = upstream * (1 - torch.exp(-softplus_exact(x).to(x.dtype))).double()
+        if hint_for(got, [(cancelled, CANCELLED)], "", atol=0.0):
+            return CANCELLED
     return hint_for(got, [
         (sigmoid, "multiply by grad_output: it carries dL/dy from everything after your node"),
         (upstream * (1 - sigmoid), "that is sigmoid(-x) = 1 - sigmoid(x): the two branches of the formula are swapped"),
@@ -284,7 +294,7 @@ def judge_softplus(seen, x, dtype, grad_output, rtol=1e-4, atol=1e-6):
                   hint="exp(x)/(1 + exp(x)) is inf/inf = NaN above 88.72: compute sigmoid(x) from exp(-|x|), which is "
                        "at most 1 (the two-branch formula), or use torch.sigmoid")
     expect_close(x_gradient, upstream * sigmoid_exact(points), require_tensor=True, what=gradient_what,
-                 hint=softplus_gradient_hint(x_gradient, points, upstream))
+                 rtol=rtol, atol=atol, hint=softplus_gradient_hint(x_gradient, points, upstream, precise=rtol < 1e-4))
     judge_rules(seen, what, "grad_output * sigmoid(x)")
 
 

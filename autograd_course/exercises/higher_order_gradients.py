@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ..cases import Check, expect_returned, returned, snapshot
 from ..checks import expect_close, expect_equal, expect_rule, expect_true
 from ..numeric import central_difference
-from ..rules import AutogradCalls, ready_made_callers
+from ..rules import TORCH_FUNC_PACKAGE, AutogradCalls, ready_made_callers
 
 
 class MarkedSquare(torch.autograd.Function):
@@ -179,7 +179,7 @@ check_second_derivative_asks_autograd = Check("check_second_derivative_asks_auto
 # Exercise 2. A backward pass asked for from inside these modules belongs to a ready-made Hessian helper, not to the
 # answer's two passes.
 READY_MADE = {"torch.autograd.functional": "torch.autograd.functional (hessian, hvp, vhp ...)",
-              "torch._functorch": "torch.func (hessian, jacrev, jvp ...)"}
+              TORCH_FUNC_PACKAGE: "torch.func (hessian, jacrev, jvp ...)"}
 
 
 class HessianProbe(AutogradCalls):

@@ -11,14 +11,14 @@ import torch.nn.functional as F
 from ..cases import Check, expect_returned, returned
 from ..checks import expect_close, expect_equal, expect_rule, expect_true
 from ..numeric import central_difference
-from ..rules import AutogradCalls, ready_made_callers
+from ..rules import TORCH_FUNC_PACKAGE, AutogradCalls, ready_made_callers
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 # Exercise 1. A call of f or a backward pass made from inside these modules belongs to a ready-made Jacobian, not to
 # the answer's own VJPs.
 READY_MADE = {"torch.autograd.functional": "torch.autograd.functional (jacobian, vjp ...)",
-              "torch._functorch": "torch.func (jacrev, vjp, vmap ...)"}
+              TORCH_FUNC_PACKAGE: "torch.func (jacrev, vjp, vmap ...)"}
 
 
 class JacobianProbe(AutogradCalls):

@@ -11,7 +11,7 @@ import torch
 from ..cases import Check, expect_returned, returned, snapshot
 from ..checks import expect_close, expect_rule, expect_true, hint_for
 from ..numeric import central_difference
-from ..rules import AutogradCalls, MarkedSine
+from ..rules import AutogradCalls, MarkedSine, ready_made_callers
 
 
 def g(v):
@@ -31,10 +31,28 @@ def partials_slips(x, y):
     )
 
 
+# The notebook's finite-difference helper: slopes it measures are not formulas the answer derived.
+FINITE_DIFFERENCE = {"autograd_course.numeric": "central_difference"}
+
+
+class PartialsProbe(AutogradCalls):
+    """Counts the answer's backward passes, and notes a torch call made from inside the notebook's
+    finite-difference helper."""
+
+    def __init__(self):
+        super().__init__()
+        self.helpers: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.helpers |= ready_made_callers(FINITE_DIFFERENCE)
+        return super().__torch_function__(func, types, args, kwargs)
+
+
 def observe_partials(answer, x, y):
-    with AutogradCalls() as calls:
+    with PartialsProbe() as calls:
         got = returned(answer, x, y)
-    return {"got": got, "backward_passes": calls.backward_passes, "calls": calls.summary()}
+    return {"got": got, "backward_passes": calls.backward_passes, "calls": calls.summary(),
+            "helpers": sorted(calls.helpers)}
 
 
 def judge_partials(seen, x, y,
@@ -43,6 +61,9 @@ def judge_partials(seen, x, y,
     expect_returned(got, what=case)
     expect_rule(seen["backward_passes"] == 0, what=case, rule="formulas you derive, with no backward pass",
                 got=seen["calls"], hint="derive ∂g/∂x and ∂g/∂y on paper and write them with torch functions")
+    expect_rule(not seen["helpers"], what=case, rule="formulas you derive",
+                got=f"called {', '.join(seen['helpers'])}, which measures the slopes by a finite difference",
+                hint="derive ∂g/∂x and ∂g/∂y on paper and write them with torch functions")
     expect_true(type(got) is torch.Tensor, what=case, expected="a torch.Tensor of shape (2,)",
                 got=f"{type(got).__name__} {got!r}",
                 hint="put both partials in one tensor: torch.stack([...]) or torch.tensor([...])")
@@ -91,7 +112,7 @@ USE_AUTOGRAD = ("make a float leaf from point with requires_grad=True, call f on
                 "leaf's .grad")
 SECOND_CALL = ("your first call was right, this second one is not: the .grad of a reused leaf adds up over backward() "
                "calls; make a new leaf tensor inside the function on every call")
-CHANGED_FIRST = ("the second call changed the tensor the first call returned: both are the .grad of one reused leaf; "
+CHANGED_FIRST = ("a later call changed the tensor the first call returned: both are the .grad of one reused leaf; "
                  "make a new leaf tensor inside the function on every call")
 
 
@@ -132,23 +153,43 @@ def judge_gradient(seen, name, point,
 check_gradient = Check("check_gradient", observe_gradient, judge_gradient)
 
 
+FIRST_POINT, SECOND_POINT = [2.0, -1.0, 0.5], [1.0, 2.0, -0.5]
+
+
 def observe_repeated_calls(answer):
-    """x·y + exp(z) at one point, then at another; and the first result again, after the second call."""
-    first = observed_gradient(answer, FUNCTIONS["x·y + exp(z)"], [2.0, -1.0, 0.5])
+    """x·y + exp(z) at one point, then at another, then mean(v²) at the first point again (an input seen before,
+    another f); and the first result again, after the later calls."""
+    first = observed_gradient(answer, FUNCTIONS["x·y + exp(z)"], FIRST_POINT)
     first_then = {**first, "got": snapshot(first["got"])}
-    second = observed_gradient(answer, FUNCTIONS["x·y + exp(z)"], [1.0, 2.0, -0.5])
+    second = observed_gradient(answer, FUNCTIONS["x·y + exp(z)"], SECOND_POINT)
+    second = {**second, "got": snapshot(second["got"])}
+    again = observed_gradient(answer, FUNCTIONS["mean(v²)"], list(FIRST_POINT))
     return {**{f"first {key}": value for key, value in first_then.items()},
-            **{f"second {key}": value for key, value in second.items()}, "first after second": first["got"]}
+            **{f"second {key}": value for key, value in second.items()},
+            **{f"again {key}": value for key, value in again.items()}, "first after second": first["got"]}
+
+
+def same_point_again_hint(got):
+    """What an answer that keeps something per point returns when the first point comes again, with another f."""
+    earlier = central_difference(FUNCTIONS["x·y + exp(z)"], FIRST_POINT)
+    wanted = central_difference(FUNCTIONS["mean(v²)"], FIRST_POINT)
+    return hint_for(got, [(earlier, "you returned the gradient of x·y + exp(z), the first call's f, for f = mean(v²): "
+                                    "differentiate the f you are given on every call, not one remembered or written "
+                                    "for x·y + exp(z)"),
+                          (earlier + wanted, "the .grad of a leaf kept per point adds up over calls with the same "
+                                             "point: make a new leaf tensor inside the function on every call")],
+                    f"{FIRST_POINT} came a second time, with another f: give each call its own answer")
 
 
 def judge_repeated_calls(seen):
     def call(which):
         return {key.removeprefix(f"{which} "): value for key, value in seen.items() if key.startswith(f"{which} ")}
 
-    expect_gradient(call("first"), "x·y + exp(z)", [2.0, -1.0, 0.5], USE_AUTOGRAD)
-    expect_gradient(call("second"), "x·y + exp(z)", [1.0, 2.0, -0.5], SECOND_CALL)
+    expect_gradient(call("first"), "x·y + exp(z)", FIRST_POINT, USE_AUTOGRAD)
+    expect_gradient(call("second"), "x·y + exp(z)", SECOND_POINT, SECOND_CALL)
+    expect_gradient(call("again"), "mean(v²)", FIRST_POINT, same_point_again_hint(seen["again got"]))
     expect_close(seen["first after second"], seen["first got"], hint=CHANGED_FIRST,
-                 what="the result of gradient_with_autograd(x·y + exp(z), [2.0, -1.0, 0.5]) after a second call")
+                 what=f"the result of gradient_with_autograd(x·y + exp(z), {FIRST_POINT}) after the later calls")
 
 
 check_repeated_calls = Check("check_repeated_calls", observe_repeated_calls, judge_repeated_calls)

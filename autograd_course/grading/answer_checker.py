@@ -7,7 +7,7 @@ track of the scopes the other rules read.
 
 import ast
 
-from .answer_code import bound_names, is_address, magic_call, parse, timed_code
+from .answer_code import bound_names, defined_names, is_address, magic_call, parse, timed_code
 from .answer_names import CheckedCell
 from .findings import Finding
 from .policy import (ALLOWED_PRIVATE_ATTRIBUTES, BUILTIN_ADVICE, CLASS_BUILDING_KEYWORDS, CODE_FROM_DATA,
@@ -64,10 +64,14 @@ class NameRules(CheckedCell):
             self.flag(node, f"uses {node.id}", "code_from_data")
         elif node.id == "type":
             self.flag(node, "uses type other than as type(value)", "builds_class")
+        elif node.id in self.checks and isinstance(node.ctx, ast.Load) and not self.binds_in_a_function(node.id):
+            self.flag(node, f"uses {node.id}, a check of the tests", "tests_check")
         elif node.id in self.reachable["mode_classes"] and node.id not in self.protected:
             self.flag(node, f"uses {node.id}", "mode")
         elif node.id.startswith("__") and not (self.in_class_body and node.id in DEFINABLE_METHODS):
             self.flag(node, f"uses {node.id}", "dunder")
+        elif node.id.startswith("_") and node.id not in self.answer_names:
+            self.flag(node, f"uses {node.id}, a private name no answer defines", "private_name")
         elif isinstance(node.ctx, (ast.Store, ast.Del)) and not self.local_scopes and node.id in self.protected:
             self.flag(node, f"rebinds {node.id}, which the tests use", "rebinds")
         if isinstance(node.ctx, (ast.Store, ast.Del)) and not self.local_scopes:
@@ -170,6 +174,8 @@ class CallRules(CheckedCell):
         for keyword in node.keywords:
             if keyword.arg and DUNDER.fullmatch(keyword.arg):
                 self.flag(node, f"passes the keyword {keyword.arg}", "dunder_string")
+            elif keyword.arg and keyword.arg.startswith("_") and keyword.arg not in self.answer_names:
+                self.flag(node, f"passes the private keyword {keyword.arg}", "private_name")
             elif keyword.arg in CLASS_BUILDING_KEYWORDS:
                 self.flag(node, f"builds a class at run time ({keyword.arg}=)", "builds_class")
         for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
@@ -267,17 +273,27 @@ class AnswerChecker(ImportRules, NameRules, CallRules, DefinitionRules):
     """Walks one answer cell with every rule and collects its findings."""
 
 
-def check_answer(cell: str, source: str, protected: set[str]) -> list[Finding]:
-    """Findings for one answer cell; a cell that does not parse has none (it simply fails its tests)."""
+def check_answer(cell: str, source: str, protected: set[str], answer_names: set[str] = frozenset(),
+                 checks: set[str] = frozenset()) -> list[Finding]:
+    """Findings for one answer cell; a cell that does not parse has none (it simply fails its tests).
+
+    ``answer_names``: the names the submission's other answer cells define, whose ``_private`` ones this cell may
+    use too (a helper ``_lift`` of exercise 1, called in exercise 2). ``checks``: the tests' checks the notebook
+    imports (``protected.check_names``), which no answer may use."""
     tree = parse(source)
     if tree is None:
         return []
     checker = AnswerChecker(cell, source, protected)
     checker.own = checker.own_names(tree)
+    checker.answer_names = set(answer_names) | defined_names(tree)
+    checker.checks = set(checks)
     checker.visit(tree)
     return checker.findings
 
 
-def answer_findings(answers: dict[str, str], protected: set[str]) -> list[Finding]:
+def answer_findings(answers: dict[str, str], protected: set[str], checks: set[str] = frozenset()) -> list[Finding]:
     """Every finding of a submission's answers (source by grade id): what the grader and ``make validate`` report."""
-    return [finding for cell, source in answers.items() for finding in check_answer(cell, source, protected)]
+    trees = [tree for tree in map(parse, answers.values()) if tree is not None]
+    answer_names = set().union(*map(defined_names, trees))
+    return [finding for cell, source in answers.items()
+            for finding in check_answer(cell, source, protected, answer_names, checks)]

@@ -21,6 +21,22 @@ def bound_names(tree: ast.AST) -> set[str]:
     return names
 
 
+def defined_names(tree: ast.AST) -> set[str]:
+    """Every name a cell binds, in any scope: its variables, functions, classes, imports, arguments, exceptions and
+    match captures (an answer's own ``_private`` names)."""
+    names = set(bound_names(tree))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+    return names
+
+
 def used_names(tree: ast.AST) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 

@@ -24,6 +24,8 @@ class CheckedCell(ast.NodeVisitor):
         self.function_scopes: list[set[str]] = []  # what a nested function sees of its enclosing functions
         self.in_class_body = False  # directly in a class statement's body (``__rmul__ = __mul__``)
         self.own: set[str] = set()  # module-level names the cell binds only to objects it creates (own_names)
+        self.answer_names: set[str] = set()  # every name the submission's answers define (check_answer)
+        self.checks: set[str] = set()  # the tests' checks the notebook imports (protected.check_names)
 
     def flag(self, node: ast.AST, rule: str, kind: str) -> None:
         line = getattr(node, "lineno", 1)
@@ -66,6 +68,10 @@ class CheckedCell(ast.NodeVisitor):
         """Whether a chain starts from a name the enclosing function (or lambda) binds itself."""
         root = root_of(node)
         return isinstance(root, ast.Name) and bool(self.local_scopes) and root.id in self.local_scopes[-1]
+
+    def binds_in_a_function(self, name: str) -> bool:
+        """Whether an enclosing function (or lambda) binds ``name`` itself: a closure reads that binding."""
+        return any(name in scope for scope in self.local_scopes)
 
     def module_path(self, node: ast.AST) -> str | None:
         """``torch.nn.utils`` for ``nn.utils`` after ``from torch import nn``; None unless a chain of names from a

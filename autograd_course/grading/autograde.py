@@ -21,7 +21,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -30,19 +30,20 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import student_ids
-from .answer_checker import check_answer
+from . import reachable, student_ids
+from .answer_checker import answer_findings
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
-from .findings import Finding
+from .findings import Finding, guard_finding
 from .flagged import flag_in_gradebook
 from .gradebook_writer import GradebookWriter, rooted_sqlite_url
 from .integrity import write_integrity_report
 from .judge import Judge
 from .late_penalty import LatePenalty
 from .outcomes import FINAL, Outcome, OutcomeStore
-from .protected import notebook_protected_names
+from .phases import PhaseClock, TimingsFile
+from .protected import notebook_check_names, notebook_protected_names
 from .sandbox import Sandbox, SandboxUnavailable, Unconfined
 from .schedule import DaskPool, LocalPool
 from .worker import Job, Result
@@ -56,6 +57,7 @@ class Prepared:
     digest: str
     notes: list[str]
     findings: list[Finding]
+    clock: PhaseClock = field(default_factory=PhaseClock)  # where its grading time went, run included once back
 
 
 def digest_of(path: Path) -> str:
@@ -89,6 +91,7 @@ class TrustedAutograder:
         self.trusted_cells = {cell_digest(self.kernel_versions.get(cell_digest(cell.source), cell.source))
                               for cell in self.source.cells if cell.cell_type == "code" and not is_answer(cell)}
         self.protected = notebook_protected_names(self.source)
+        self.checks = notebook_check_names(self.source)
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
@@ -127,8 +130,9 @@ class TrustedAutograder:
         check_room([*gradebook, self.outcomes_dir, self.root / self.coursedir.autograded_directory], needed)
 
     # -- one submission: prepared here, run by a worker, finished here ----------------------------
-    def prepare(self, student: str) -> Prepared | Outcome:
+    def prepare(self, student: str, clock: PhaseClock | None = None) -> Prepared | Outcome:
         """Assemble and check a submission; a notebook that cannot be read is rejected on the spot."""
+        clock = clock if clock is not None else PhaseClock()
         if refused := student_ids.refusal(student):  # before any path or gradebook row is made from it
             return Outcome(student, self.assignment, "rejected", "", reason=refused)
         path = self.submission_path(student)
@@ -138,13 +142,14 @@ class TrustedAutograder:
         except Rejected as rejection:
             score, max_score = self.gradebook.save_rejection(student, path.parent)
             return Outcome(student, self.assignment, "rejected", digest, score, max_score, reason=str(rejection))
-        assembly = assemble(submitted, self.source, self.release)
-        findings = [finding for grade_id, source in assembly.answers.items()
-                    for finding in check_answer(grade_id, source, self.protected)]
+        with clock.phase("assembly"):
+            assembly = assemble(submitted, self.source, self.release)
+        with clock.phase("policy check"):
+            findings = answer_findings(assembly.answers, self.protected, self.checks)
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
                   self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions,
                   frozenset(self.protected))
-        return Prepared(job, digest, assembly.notes, findings)
+        return Prepared(job, digest, assembly.notes, findings, clock)
 
     def student_files(self, submitted_dir: Path) -> dict[str, bytes]:
         """The student's own files (not notebooks, nothing resolving outside their folder): the worker writes
@@ -159,16 +164,17 @@ class TrustedAutograder:
 
     def finish(self, prepared: Prepared, result: Result) -> Outcome:
         """Judge a run and write its grades (the grader's thread only: one gradebook writer)."""
-        student = prepared.job.student
+        student, clock = prepared.job.student, prepared.clock
         notebook = nbformat.reads(result.notebook, as_version=4)
         findings = self.findings_of(prepared, result, notebook)
         notes = prepared.notes + ([result.stopped] if result.stopped else [])
         if findings:
             self.void_tests(notebook, findings)
-        score, max_score = self.gradebook.save_grades(student, notebook, self.submission_path(student).parent)
-        notes += self.late.notes(self.assignment, student)
-        if findings:
-            flag_in_gradebook(self.db_url, self.assignment, student)
+        with clock.phase("gradebook write"):
+            score, max_score = self.gradebook.save_grades(student, notebook, self.submission_path(student).parent)
+            notes += self.late.notes(self.assignment, student)
+            if findings:
+                flag_in_gradebook(self.db_url, self.assignment, student)
         status = "flagged" if findings else "graded"
         return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
                        findings=findings)
@@ -176,26 +182,16 @@ class TrustedAutograder:
     def findings_of(self, prepared: Prepared, result: Result, notebook) -> list[Finding]:
         """Every finding of a run, once each: the policy's, from outside the sandbox, the guard's, and the values
         judged here (which ``self.judge`` writes into ``notebook``)."""
-        judged = self.judge.judge(notebook) if self.judge else []
+        with prepared.clock.phase("judge values outside"):
+            judged = self.judge.judge(notebook) if self.judge else []
         return list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
-                                  + [self.describe_report(report, result.cell_names) for report in result.reports]
+                                  + [guard_finding(report, result.cell_names) for report in result.reports]
                                   + judged))
 
     def failed(self, student: str, error: BaseException) -> Outcome:
         """The grader itself failed on this submission: recorded as an error, retried by the next run."""
         reason = "".join(traceback.format_exception_only(error)).strip().splitlines()[-1]
         return Outcome(student, self.assignment, "error", digest_of(self.submission_path(student)), reason=reason)
-
-    @staticmethod
-    def describe_report(report: dict, cell_names: dict[str, str]) -> Finding:
-        """A guard's report as a finding: 'ex1_answer line 2: escape open (...)', or 'found when ex1_tests ran:
-        tamper replaced (torch.isclose)'. The report comes from the kernel: every field is taken as plain text."""
-        if report.get("cell"):
-            where = cell_names.get(str(report["cell"]), "an answer cell")
-            line = report["line"] if isinstance(report.get("line"), int) and report["line"] > 0 else 0
-        else:
-            where, line = f"found when {cell_names.get(str(report.get('next_cell')), 'a cell')} ran", 0
-        return Finding(where, line, f"{report.get('kind')} {report.get('event')}", str(report.get("detail", "")))
 
     @staticmethod
     def void_tests(notebook, findings: list[Finding]) -> None:
@@ -212,11 +208,12 @@ class TrustedAutograder:
 
 
 def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | None = None, force: bool = False,
-                progress: bool = True) -> list[Outcome]:
+                progress: bool = True, timings: TimingsFile | None = None) -> list[Outcome]:
     """Grade every pending submission of every assignment; outcomes are recorded as results arrive.
 
     Jobs are prepared lazily in this thread while the pool runs earlier ones, and every gradebook
-    write (rejections, scores) happens here too, so SQLite has exactly one writer.
+    write (rejections, scores) happens here too, so SQLite has exactly one writer. ``timings`` gets where each
+    submission that ran spent its time (``phases``).
     """
     outcomes: list[Outcome] = []
     work = []
@@ -239,10 +236,12 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
 
     def jobs():
         for grader, student in work:
-            grader.check_room(student)
+            clock = PhaseClock()
             try:
-                with stop_when_full():
-                    ready = grader.prepare(student)
+                with clock.span("prepare"), stop_when_full():
+                    with clock.phase("room check"):
+                        grader.check_room(student)
+                    ready = grader.prepare(student, clock)
             except Exception as error:  # one unreadable submission must not stop the batch
                 keep(grader.failed(student, error))
                 continue
@@ -255,14 +254,22 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
     for job, result in pool.run(jobs()):
         grader = by_assignment[job.assignment]
         ready = prepared.pop((job.assignment, job.student))
-        grader.check_room(job.student)
+        clock = ready.clock
         try:
             if isinstance(result, BaseException):
                 raise result
-            with stop_when_full():
-                keep(grader.finish(ready, result))
+            clock.merge(result.timings)
+            with clock.span("finish"), stop_when_full():
+                with clock.phase("room check"):
+                    grader.check_room(job.student)
+                outcome = grader.finish(ready, result)
+                with clock.phase("outcome record"):
+                    keep(outcome)
         except Exception as error:
             keep(grader.failed(job.student, error))
+            continue
+        if timings:
+            timings.write(job.assignment, job.student, clock)
     bar.close()
     for grader in graders:
         grader.write_integrity_report()
@@ -294,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the submissions on this dask.distributed scheduler instead of locally")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--timings", type=Path, metavar="FILE",
+                        help="write where each submission's grading time went, one JSON line each (make bench)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course folder")
     args = parser.parse_args(argv)
     # nbgrader creates a gradebook by running alembic, a script next to this Python.
@@ -309,17 +318,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.unsafe:
         print("Warning: grading WITHOUT a sandbox (--unsafe).", file=sys.stderr)
+    reachable.prefetch()  # the answer policy's names, derived while the kernel hosts start
     graders = [TrustedAutograder(args.root, assignment, sandbox, args.cell_timeout) for assignment in args.assignment]
     started = time.perf_counter()
     pool = DaskPool(args.scheduler, sandbox) if args.scheduler else LocalPool(sandbox, args.workers)
     try:
-        outcomes = grade_batch(graders, pool, args.student, args.force, progress=not args.no_progress)
+        outcomes = grade_batch(graders, pool, args.student, args.force, progress=not args.no_progress,
+                               timings=TimingsFile(args.timings, fresh=True) if args.timings else None)
     except DiskFull as error:
         print(f"Stopped: the course folder is full ({error}). Every grade recorded so far is kept; free some space "
               f"and run the same command again to grade the rest.", file=sys.stderr)
         return 3
     finally:
         pool.close()
+    if args.timings:
+        TimingsFile(args.timings).write_batch(time.perf_counter() - started, getattr(pool, "host_starts", []))
     print(summary(outcomes, time.perf_counter() - started, pool.size))
     for grader in graders:
         print(f"Integrity report: {grader.outcomes_dir / 'integrity.md'}")

@@ -11,7 +11,10 @@ measures, on this machine and in this run:
   with one worker per core, then again with 1, 2, ... workers on a smaller class for the
   throughput-against-workers plot.
 
-Per-notebook cost is wall time divided by notebooks graded. Peak memory is the largest sum of
+Per-notebook cost is wall time divided by notebooks graded. Where it goes is printed too: the trusted grader
+writes each submission's phases (``phases``: policy check, assembly, fork, kernel start-up, each cell, evidence,
+gradebook write, and what is left of each span), and their means are the breakdown, also per assignment in
+``results.json``. Peak memory is the largest sum of
 resident set sizes over the grader's whole process tree (sandboxes and kernels included), sampled
 every 0.1 s; shared pages are counted once per process, so it overstates. Every honest
 submission must get the same score from both graders, or the benchmark fails.
@@ -44,6 +47,7 @@ from ..course import this_course
 from ..release import record_in_gradebook
 from ..report.records import Reader
 from ..report.statistics import status_counts
+from .phases import breakdown, breakdown_table, read_timings
 from .simulate import HONEST, build_class, expected
 
 COURSE_ID = "autograd-course"
@@ -130,9 +134,10 @@ def plain_nbgrader(root: Path, assignments: list[str], notebooks: int) -> Timing
     return timed("nbgrader autograde", 1, notebooks, commands, root)
 
 
-def trusted(root: Path, assignments: list[str], notebooks: int, workers: int) -> Timing:
+def trusted(root: Path, assignments: list[str], notebooks: int, workers: int, timings: Path | None = None) -> Timing:
     command = [sys.executable, "-m", "autograd_course.grading.autograde", *assignments, "--root", str(root),
-               "--workers", str(workers), "--force", "--no-progress"]
+               "--workers", str(workers), "--force", "--no-progress",
+               *(["--timings", str(timings)] if timings else [])]
     return timed("trusted grader", workers, notebooks, [command], root)
 
 
@@ -183,9 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Floor, median of {len(floor_times)} x python -c 'import torch': {floor:.2f} s")
         plain = plain_nbgrader(scratch / "plain", assignments, notebooks)
         print(f"Plain nbgrader: {plain.per_notebook:.2f} s per notebook, peak {plain.peak_memory_mib:.0f} MiB")
-        ours = trusted(graded_class, assignments, notebooks, cores)
+        timings_file = (args.output / "timings.jsonl").resolve()
+        ours = trusted(graded_class, assignments, notebooks, cores, timings_file)
         print(f"Trusted grader, {cores} workers: {ours.per_notebook:.2f} s per notebook, "
               f"peak {ours.peak_memory_mib:.0f} MiB")
+        phase_records, batch = read_timings(timings_file)
+        where = breakdown(phase_records)
+        print(breakdown_table(where, batch))
         plain_scores, our_scores = scores(scratch / "plain", assignments), scores(graded_class, assignments)
         honest = [s for s in submissions if s.kind in HONEST]
         differ = [f"{s.assignment}/{s.student} ({s.kind}): nbgrader {plain_scores.get((s.assignment, s.student))}, "
@@ -204,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         "floor_seconds": floor, "floor_samples": floor_times,
         "plain_nbgrader": {**asdict(plain), "per_notebook": plain.per_notebook},
         "trusted": {**asdict(ours), "per_notebook": ours.per_notebook},
+        "breakdown": where, "batch_timings": batch,
+        "breakdown_per_assignment": {assignment: breakdown([r for r in phase_records if r["assignment"] == assignment])
+                                     for assignment in assignments},
         "throughput_ratio": plain.per_notebook / ours.per_notebook,
         "honest_submissions": len(honest), "honest_score_differences": differ,
         "hostile_submissions_plain_nbgrader_overscored": cheated,

@@ -39,6 +39,7 @@ from .assemble import nbgrader_meta
 from .cells import cell_digest, end_marker
 from .kernel_host import HostDied
 from .outputs import capped
+from .phases import CELL, PhaseClock
 from .sandbox import Sandbox
 from . import syntax
 
@@ -99,14 +100,16 @@ class ForkedProvisioner(LocalProvisioner):
     worker = Any()
     kernel_env = Dict()
     report_fd = Integer()
+    clock = Any()  # a PhaseClock: the fork is timed apart from the rest of the kernel's start
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         connection_file = self.parent.connection_file
         if self.worker.uid is not None:
             os.chown(connection_file, self.worker.uid, self.worker.uid)
-        reply = self.worker.request("start", fds=(self.report_fd,), folder=str(self.worker.folder),
-                                    connection_file=connection_file, env=self.kernel_env,
-                                    cpu_time_limit=self.worker.sandbox.cpu_time_limit)
+        with self.clock.phase("fork"):
+            reply = self.worker.request("start", fds=(self.report_fd,), folder=str(self.worker.folder),
+                                        connection_file=connection_file, env=self.kernel_env,
+                                        cpu_time_limit=self.worker.sandbox.cpu_time_limit)
         self.process = ForkedKernel(self.worker, reply["pid"])
         self.pid, self.pgid = reply["pid"], None
         return self.connection_info
@@ -205,17 +208,21 @@ def _failure(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run) -> None:
+async def _run_cells(client: TrustedNotebookClient, notebook: NotebookNode, run: Run, clock: PhaseClock) -> None:
+    started, forked = time.perf_counter(), clock.phases.get("fork", 0.0)
     try:
         async with client.async_setup_kernel():
-            await _run_each_cell(client, notebook, run)
+            # From asking for a kernel to its first reply, but the fork (timed on its own).
+            clock.add("kernel start-up", time.perf_counter() - started - (clock.phases.get("fork", 0.0) - forked))
+            await _run_each_cell(client, notebook, run, clock)
     finally:
         # nbclient leaves a kernel manager it did not create running; the host's reset then kills the rest.
         if client.km is not None and client.km.has_kernel:
-            await client.km.shutdown_kernel(now=True)
+            with clock.phase("kernel stop"):
+                await client.km.shutdown_kernel(now=True)
 
 
-async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, run: Run) -> None:
+async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, run: Run, clock: PhaseClock) -> None:
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
@@ -223,7 +230,8 @@ async def _run_each_cell(client: TrustedNotebookClient, notebook: NotebookNode, 
             cell.outputs.append(_failure("GradingStopped", run.stopped))
             continue
         try:
-            await client.async_execute_cell(cell, index, execution_count=index + 1)
+            with clock.phase(CELL + cell.get("id", f"{index + 1}")):
+                await client.async_execute_cell(cell, index, execution_count=index + 1)
         except CellTimeoutError:
             run.stopped = f"the cell ran longer than {client.timeout} s and the kernel was stopped"
             cell.outputs.append(_failure("CellTimeout", run.stopped))
@@ -262,11 +270,12 @@ def mark_test_cells(notebook: NotebookNode, trusted_cells: set[str]) -> dict[int
 
 def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_cells: set[str],
             shipped_files: set[str], cell_timeout: int, kernel_versions: dict[str, str],
-            protected: frozenset[str] = frozenset()) -> Run:
+            protected: frozenset[str] = frozenset(), clock: PhaseClock | None = None) -> Run:
     """Execute a notebook in a kernel forked by ``worker``'s host, in ``worker.folder``.
 
     A cell whose source's digest is a key of ``kernel_versions`` runs as its value instead; the guard keeps the
-    ``protected`` names (``protected.notebook_protected_names``) bound as the instructor's cells left them.
+    ``protected`` names (``protected.notebook_protected_names``) bound as the instructor's cells left them. ``clock``
+    gets the phases of the run: the fork, the kernel's start-up, each cell, the kernel's stop.
     Returns the run: ``run.notebook`` has the outputs and the test cells' sources as shipped.
     """
     notebook = nbformat.reads(notebook_json, as_version=4)
@@ -286,13 +295,14 @@ def execute(notebook_json: str, worker: KernelHost, *, report_fd: int, trusted_c
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / ".kernel"),
                             connection_file=str(folder / ".kernel.json"),
                             client_class="autograd_course.grading.execute.PromptKernelClient")
-    km.provisioner = ForkedProvisioner(worker=worker, kernel_env=env, report_fd=report_fd, kernel_id="graded",
-                                       kernel_spec=km.kernel_spec, parent=km)
+    clock = clock if clock is not None else PhaseClock()
+    km.provisioner = ForkedProvisioner(worker=worker, kernel_env=env, report_fd=report_fd, clock=clock,
+                                       kernel_id="graded", kernel_spec=km.kernel_spec, parent=km)
     client = TrustedNotebookClient(notebook, km=km, timeout=cell_timeout, allow_errors=True,
                                    record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
                                    resources={"metadata": {"path": str(folder)}})
     try:
-        asyncio.run(_run_cells(client, notebook, run))
+        asyncio.run(_run_cells(client, notebook, run, clock))
     except RuntimeError as error:
         log = folder / ".kernel.log"
         tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.is_file() else []

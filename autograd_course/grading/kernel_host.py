@@ -22,6 +22,7 @@ Usage (by the grader): python -m autograd_course.grading.kernel_host --control-f
 import argparse
 import contextlib
 import ctypes
+import importlib
 import json
 import os
 import resource
@@ -42,6 +43,17 @@ class HostDied(RuntimeError):
     """The kernel host is gone (a submission killed it, or it could not start)."""
 
 
+# What a graded kernel imports after the fork unless the host has: IPython's shell at start-up (its history database,
+# debugger, inspector, magics) and its traceback display at the first error (stack_data, pygments); the guard's
+# snapshot of the course's test modules (watches.COURSE_TEST_MODULES). Imported here, each kernel saves their import
+# (about 0.5 s for a notebook with an error, measured by make bench's breakdown); only trusted code runs meanwhile.
+KERNEL_IMPORTS = ("IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
+                  "IPython.core.logger", "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3",
+                  "faulthandler", "psutil", "tornado.platform.asyncio", "stack_data", "executing", "asttokens",
+                  "pure_eval", "pygments.lexers.python", "pygments.formatters.terminal256", "pygments.formatters.html",
+                  "pygments.filters", "pygments.styles", "pygments.console", *watches.COURSE_TEST_MODULES)
+
+
 def preload() -> None:
     """Import, once, everything a graded kernel would otherwise import on every start."""
     import pdb  # noqa: F401 - ipykernel's init_pdb
@@ -57,6 +69,8 @@ def preload() -> None:
 
     import autograd_course.checks  # noqa: F401
 
+    for module in KERNEL_IMPORTS:
+        importlib.import_module(module)
     torch.set_num_threads(1)
     # torch.func's first use registers kernels for aten operators (and imports torch.distributed): done here, the
     # guard's snapshot of the dispatcher (watches.dispatcher_registrations) already holds them.
@@ -67,6 +81,23 @@ def preload() -> None:
     torch.func.jacrev(torch.sin)(point)
     torch.func.grad(lambda values: values.sin().sum())(point)
     torch.autograd.functional.jacobian(torch.sin, point)
+    warm_traceback_display()
+
+
+def warm_traceback_display() -> None:
+    """Show one error from torch's backward as a kernel does, so that every kernel inherits what IPython's traceback
+    display (stack_data) reads and parses of torch's files on a first error: about 1 s of a notebook whose cells show
+    an error, on a loaded machine. Trusted code only, before any student code exists."""
+    import torch
+    from IPython.core.ultratb import AutoFormattedTB
+
+    point = torch.ones(1, requires_grad=True)
+    value = (point * point).sum()
+    value.backward()
+    try:
+        value.backward()  # a second backward through freed buffers: the error this course's notebooks show
+    except RuntimeError:
+        AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
 def become_kernel(request: dict, report_fd: int, dispatcher: str) -> None:

@@ -1,15 +1,15 @@
 """What an answer cell may do, checked on its source before anything runs: the rules, as sets and as text.
 
-Every exercise is answered with torch, math and numpy, so the policy is narrow and easy to
-state to students (``STUDENT_RULES``, built from the same sets the checker uses): no other
-modules, whether imported, imported from an allowed module or reached as an attribute; no
-exec, eval, getattr and other calls that run code or reach objects by a computed name; no
-private or dunder attributes except the container methods on the student's own objects; no
-assigning attributes of modules or of objects the notebook created; no rebinding or changing
-a name the tests rely on; no classes that subclass tensors, define dunder methods or are built
-with ``type()``. A finding is not proof of cheating, but a test that ran after it cannot be
-trusted, so the grader scores such a submission 0 and lists the finding (cell, line, code) for
-a person to review. ``make validate`` reports the same findings, each with what to write instead.
+Every exercise is answered with torch, math and numpy, so the policy is narrow and easy to state to students
+(``STUDENT_RULES``, built from the same sets the checker uses): no other modules, whether imported, imported from an
+allowed module or reached as an attribute; no exec, eval, getattr and other calls that run code or reach objects by
+a computed name; no private or dunder attributes except the container methods on the student's own objects, and no
+private names but the answers' own; no assigning attributes of modules or of objects the notebook created; no
+rebinding or changing a name the tests rely on; no classes that subclass tensors, define dunder methods (but
+construction, arithmetic and the container methods) or are built with ``type()``. A finding is not proof of
+cheating, but a test that ran after it cannot be trusted, so the grader scores such a submission 0 and lists the
+finding (cell, line, code) for a person to review. ``make validate`` reports the same findings, each with what to
+write instead.
 
 The checker is ``answer_checker`` (``check_answer``, ``answer_findings``); which attribute names lead from an
 allowed module to a forbidden one is read from the modules themselves (``reachable``); the names the tests rely
@@ -44,8 +44,10 @@ CONTAINER_METHODS = {"__getitem__", "__setitem__", "__delitem__", "__len__", "__
 # Methods a class of the answer's own may define: construction, a printout and arithmetic (a dual number, a
 # micrograd Value). The checks never compare, convert or hash a student's object, so none of these can make a
 # test pass; comparison, conversion and attribute hooks (__eq__, __float__, __getattr__ ...) stay forbidden.
+# The container methods, too: the rules allow them on the answer's own objects, used (x[i], len(x)) or defined.
 DEFINABLE_METHODS = ("__init__", "__repr__", *(f"__{prefix}{operation}__" for operation in ("add", "sub", "mul",
-                                                 "truediv", "pow") for prefix in ("", "r")), "__neg__", "__pos__", "__abs__")
+                                                 "truediv", "pow") for prefix in ("", "r")), "__neg__", "__pos__", "__abs__",
+                     *sorted(CONTAINER_METHODS))
 ALLOWED_PRIVATE_ATTRIBUTES = {"_version"}
 # Forbidden even where an ordinary object has an attribute of that name: ndarray.ctypes hands out ctypes objects,
 # whose types read and write raw memory.
@@ -86,6 +88,8 @@ ADVICE = {
     "dunder": "x.__len__() -> len(x), x.__getitem__(i) -> x[i], x.__setitem__(i, v) -> x[i] = v; other dunders "
               "reach the interpreter: use the public API",
     "private": "use the public API (tensor.grad, not tensor._grad)",
+    "private_name": "use names your answers define, and the notebook's public ones: IPython's _, _oh, _i1 ... and "
+                    "the notebook's _private names are not for answers",
     "frame": "frames and code objects reach the tests: remove it",
     "dunder_string": "write the names in code: no dunder names inside strings or keyword arguments",
     "string_annotation": "write the annotation as an expression (x: float), or leave it out",
@@ -97,6 +101,8 @@ ADVICE = {
     "defines_dunder": "write an ordinary method or function instead",
     "raw_memory": "compare objects with `is` and storages with ==; an answer never computes with an address",
     "mode": "torch's function and dispatch modes change what the tests compute: compute the value itself",
+    "tests_check": "compute the answer yourself: the check_ functions are the tests', and what they say comes from "
+                   "the expected values",
     "subclass_helper": "write a class of your own: the notebook's helpers are the tests'",
     "magic": "remove it: answers may use only %time and %timeit (without -v), and no ! shell commands or ? help",
 }
@@ -131,16 +137,19 @@ def student_rules() -> str:
         "...). Write annotations as expressions, not strings, and call `.format` only on a literal string. Of "
         f"IPython's magics use only {listed((f'%{name}' for name in ALLOWED_MAGICS), list)} (not `%timeit -v`); no "
         "`!` shell commands, no `?` help.",
-        "- No `_private` or `__dunder__` attributes, names, keywords or strings, except "
+        "- No `_private` or `__dunder__` attributes, except "
         f"{listed(f'tensor.{name}' for name in ALLOWED_PRIVATE_ATTRIBUTES)} and the container methods "
-        f"{listed(CONTAINER_METHODS)} on your own objects; no frame or code attributes (`gi_frame`, `f_globals`, "
+        f"{listed(CONTAINER_METHODS)} on your own objects (`x[i]`, `len(x)`, or `def __getitem__` in a class of "
+        "yours); no `__dunder__` names, keywords or strings, and no `_private` names or keywords but those your "
+        "answers define (`_lift`, `for _ in ...`; not IPython's `_`, `_oh`, `_i1`); no frame or code attributes (`gi_frame`, `f_globals`, "
         "`tb_frame`, `co_code` ...) and no attribute that leads to another module (`torch.os`, `torch.utils`, "
         "`array.ctypes`). Nothing that views raw memory (`numpy.lib.stride_tricks`, "
         f"{listed(RAW_MEMORY_FUNCTIONS)}) and no arithmetic with addresses (`id(x) + 8`, `t.data_ptr() - base`); "
         "comparing them is fine.",
         "- Do not assign or delete attributes of modules or of objects you did not create (`torch.allclose = ...`).",
         "- Do not rebind or change the notebook's own names (its imports, its helpers, the variables its tests "
-        "use); `global` only for names of your own.",
+        "use); `global` only for names of your own. Do not call or read the tests' checks (the `check_...` "
+        "functions the setup cell imports).",
         "- No classes that subclass `torch.Tensor`, `torch.nn.Parameter`, a torch mode (`TorchDispatchMode`) or a "
         "class of the notebook, pass `metaclass=` or define dunder methods (`def __eq__`) other than "
         f"{listed(DEFINABLE_METHODS, list)}; no classes built at run time (`bases=` or `namespace=` to "

@@ -22,6 +22,35 @@ def protected_names(locked_sources: list[str], test_sources: list[str]) -> set[s
     return (locked & read_by_tests) | definitions
 
 
+# The package of every notebook's checks: what a locked cell imports from it is the tests' (check_chain_rule ...).
+CHECKS_PACKAGE = "autograd_course.exercises"
+
+
+def check_names(locked_sources: list[str]) -> set[str]:
+    """The names the locked cells import from the checks' package: an answer that calls one reads the expected
+    values (the message of a failing case, or which guesses pass), which the tests compute from its inputs."""
+    names = set()
+    for tree in map(parse, locked_sources):
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(CHECKS_PACKAGE):
+                names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def locked_code(notebook) -> list[str]:
+    """The sources of an instructor notebook's locked code cells (neither answers nor tests)."""
+    # Imported here: assemble imports nbformat (2 s), which the fresh interpreter of reachable_names does not need.
+    from .assemble import is_answer, nbgrader_meta
+
+    return [cell.source for cell in notebook.cells
+            if cell.cell_type == "code" and not is_answer(cell) and not nbgrader_meta(cell).get("grade")]
+
+
+def notebook_check_names(notebook) -> set[str]:
+    """``check_names`` of an instructor notebook."""
+    return check_names(locked_code(notebook))
+
+
 def notebook_protected_names(notebook) -> set[str]:
     """``protected_names`` of an instructor notebook: its locked code cells against its test cells."""
     # Imported here: assemble imports nbformat (2 s), which the fresh interpreter of reachable_names does not need.

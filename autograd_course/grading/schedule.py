@@ -9,6 +9,7 @@ import atexit
 import os
 import queue
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -28,9 +29,22 @@ class LocalPool:
         self.size = workers or os.cpu_count() or 1
         self.scratch = tempfile.TemporaryDirectory(prefix="grading-workers-")
         self.idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
-        for slot in range(self.size):
-            self.idle.put(Worker(sandbox, Path(self.scratch.name) / f"slot-{slot}"))
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="grading-slot")
+        self.host_starts: list[float] = []  # seconds each slot's kernel host took to start, as they come
+        for slot in range(self.size):
+            self.executor.submit(self._start, Worker(sandbox, Path(self.scratch.name) / f"slot-{slot}"))
+
+    def _start(self, worker: Worker) -> None:
+        """Start a slot's host now, while the grader prepares its first submissions; idle once it is ready.
+
+        A host that cannot start is started again by the slot's first run, which then fails with the reason.
+        """
+        started = time.perf_counter()
+        try:
+            worker.start()
+            self.host_starts.append(time.perf_counter() - started)
+        finally:
+            self.idle.put(worker)
 
     def _run(self, job: Job) -> Result:
         worker = self.idle.get()

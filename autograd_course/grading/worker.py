@@ -21,6 +21,7 @@ from .evidence import ChannelReader, judge_evidence
 from .execute import execute
 from .findings import Finding
 from .host_process import KernelHostProcess
+from .phases import PhaseClock
 from .resources import UsageWatch, size_text
 from .sandbox import Sandbox
 from .submission_folder import SubmissionFolder
@@ -52,6 +53,7 @@ class Result:
     evidence: list[Finding] = field(default_factory=list)  # findings about the guard's channel and its evidence
     cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
     exceeded: list[Finding] = field(default_factory=list)  # limits the submission ran into, seen from outside
+    timings: PhaseClock = field(default_factory=PhaseClock)  # where the run's time went (``phases``)
 
 
 class Worker:
@@ -62,11 +64,23 @@ class Worker:
         self.host = KernelHostProcess(sandbox, root)
         self.files = SubmissionFolder(self.host)
 
+    def start(self) -> None:
+        """Start the slot's kernel host ahead of its first submission (``run`` starts it when it is not alive)."""
+        if not self.host.alive():
+            self.host.start()
+
     def run(self, job: Job) -> Result:
+        clock = PhaseClock()
+        with clock.span("run"):
+            return self._run(job, clock)
+
+    def _run(self, job: Job, clock: PhaseClock) -> Result:
         host, files = self.host, self.files
-        files.fresh_folder()
+        with clock.phase("host start (a new slot or a killed host)"):
+            files.fresh_folder()
         try:
-            files.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
+            with clock.phase("folder write"):
+                files.write_files({**job.files, **job.shipped})  # the shipped files win over the student's
         except BaseException:
             host.reset()  # the next submission's folder starts empty all the same
             raise
@@ -80,23 +94,26 @@ class Worker:
         try:
             run = execute(job.notebook, host, report_fd=write_end, trusted_cells=job.trusted_cells,
                           shipped_files=set(job.shipped), cell_timeout=job.cell_timeout,
-                          kernel_versions=job.kernel_versions, protected=job.protected)
-            changed = files.changed_shipped_files(job.shipped)
-            at_size_limit = files.files_at_size_limit()
+                          kernel_versions=job.kernel_versions, protected=job.protected, clock=clock)
+            with clock.phase("shipped files check"):
+                changed = files.changed_shipped_files(job.shipped)
+                at_size_limit = files.files_at_size_limit()
         finally:
             os.close(write_end)
             peak = watch.stop() if watch else 0
-            host.reset()  # the pipe closes when the last process of the submission is killed
-            reader.join(timeout=5)
-        channel = Channel(reader.lines, reader.overflowed)
-        evidence = channel.problems + judge_evidence(run.trusted, channel)
+            with clock.phase("reset"):
+                host.reset()  # the pipe closes when the last process of the submission is killed
+                reader.join(timeout=5)
+        with clock.phase("evidence (channel and its records)"):
+            channel = Channel(reader.lines, reader.overflowed)
+            evidence = channel.problems + judge_evidence(run.trusted, channel)
         exceeded = files.limits_reached(peak, at_size_limit)
         stopped = run.stopped
         if host.memory and host.memory.oom_kills() > kills:
             stopped = (f"the kernel was killed at the memory limit ({size_text(self.sandbox.resident_memory_limit)} "
                        f"resident, files in /tmp included)")
         return Result(nbformat.writes(run.notebook), channel.findings, stopped, changed, evidence, run.cell_names,
-                      exceeded)
+                      exceeded, clock)
 
     def close(self) -> None:
         self.host.close()

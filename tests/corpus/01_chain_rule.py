@@ -91,6 +91,17 @@ CASES = [
     Correct("ex2-reused-leaf-zeroed-copy", with_autograd(
         REFILL + "    if leaf.grad is not None:\n        leaf.grad.zero_()\n    f(leaf).backward()\n"
         "    return leaf.grad.clone()\n", before=REUSED_LEAF)),
+    # The answer rules allow an answer's own _private helpers and container methods on a class of its own.
+    Correct("ex2-private-helper", with_autograd(
+        "    leaf = _leaf_at(x)\n    f(leaf).backward()\n    return leaf.grad\n",
+        before="def _leaf_at(x):\n    return torch.tensor(x, requires_grad=True)\n\n\n")),
+    Correct("ex2-history-container", with_autograd(
+        "    leaf = torch.tensor(x, requires_grad=True)\n    f(leaf).backward()\n"
+        "    HISTORY[len(HISTORY)] = leaf.grad\n    return HISTORY[len(HISTORY) - 1]\n",
+        before="class History:\n    def __init__(self):\n        self.slopes = {}\n\n"
+               "    def __getitem__(self, index):\n        return self.slopes[index]\n\n"
+               "    def __setitem__(self, index, slope):\n        self.slopes[index] = slope\n\n"
+               "    def __len__(self):\n        return len(self.slopes)\n\n\nHISTORY = History()\n\n\n")),
     Mistake("ex2-returns-value", with_autograd(
         "    leaf = torch.tensor(x, requires_grad=True)\n"
         "    value = f(leaf)\n"
@@ -131,6 +142,16 @@ CASES = [
         before=REUSED_LEAF),
         fails="ex2_tests", hint="changed the tensor the first call returned",
         why="zeroes the reused leaf's .grad in place: every result is one tensor, the last call's"),
+    Mistake("ex2-leaf-cached-per-x", with_autograd(
+        "    if x not in LEAVES:\n        LEAVES[x] = torch.tensor(x, requires_grad=True)\n"
+        "    f(LEAVES[x]).backward()\n    return LEAVES[x].grad\n", before="LEAVES = {}\n\n\n"),
+        fails="ex2_tests", hint="the .grad of a leaf kept per x adds up over calls with the same x",
+        why="one leaf per input value: right until an input comes again"),
+    Mistake("ex2-result-cached-per-x", with_autograd(
+        "    if x not in SLOPES:\n        leaf = torch.tensor(x, requires_grad=True)\n        f(leaf).backward()\n"
+        "        SLOPES[x] = leaf.grad\n    return SLOPES[x]\n", before="SLOPES = {}\n\n\n"),
+        fails="ex2_tests", hint="you returned the derivative of sin(x²), the first call's f",
+        why="remembers the slope per x, as if f never changed"),
     Mistake("ex2-hard-coded-formula", with_autograd(
         "    t = torch.tensor(x)\n"
         "    return torch.cos(t**2) * 2 * t\n"),

@@ -57,6 +57,10 @@ CASES = [
         "    (v[0]**2 * v[1] + torch.sin(v[1])).backward()\n"
         "    return v.grad\n"),
         fails="ex1_tests", hint="rule is formulas you derive, with no backward pass", why="breaks the rule"),
+    Mistake("ex1-notebook-finite-difference", partials(
+        "    return central_difference(lambda v: v[0]**2 * v[1] + torch.sin(v[1]), [x, y])\n"),
+        fails="ex1_tests", hint="called central_difference, which measures the slopes by a finite difference",
+        why="breaks the rule: the notebook's own finite-difference helper instead of derived formulas"),
 
     # Exercise 2: the whole gradient with one backward pass.
     Correct("ex2-autograd-grad", gradient(
@@ -90,6 +94,18 @@ CASES = [
         REFILL + "    if leaf.grad is not None:\n        leaf.grad.zero_()\n    f(leaf).backward()\n    return leaf.grad\n",
         before=REUSED_LEAF),
         fails="ex2_tests", hint="changed the tensor the first call returned", why="every result is one tensor"),
+    Mistake("ex2-leaf-cached-per-point", gradient(
+        "    key = tuple(point)\n    if key not in LEAVES:\n"
+        "        LEAVES[key] = torch.tensor(point, dtype=torch.float32, requires_grad=True)\n"
+        "    f(LEAVES[key]).backward()\n    return LEAVES[key].grad\n", before="LEAVES = {}\n\n\n"),
+        fails="ex2_tests", hint="the .grad of a leaf kept per point adds up over calls with the same point",
+        why="one leaf per input value: right until an input comes again"),
+    Mistake("ex2-result-cached-per-point", gradient(
+        "    key = tuple(point)\n    if key not in GRADIENTS:\n" + FLOAT_LEAF.replace("    ", "        ", 1)
+        + "        f(leaf).backward()\n        GRADIENTS[key] = leaf.grad\n    return GRADIENTS[key]\n",
+        before="GRADIENTS = {}\n\n\n"),
+        fails="ex2_tests", hint="you returned the gradient of x·y + exp(z), the first call's f",
+        why="remembers the gradient per point, as if f never changed"),
     Mistake("ex2-one-partial-at-a-time", gradient(
         "    partials = []\n"
         "    for i in range(len(point)):\n"

@@ -105,6 +105,14 @@ CASES = [
         "        return y\n",
         "        (y,) = ctx.saved_tensors\n"
         "        return grad_output * -torch.expm1(-y)  # sigmoid(x) = 1 - exp(-softplus(x))\n")),
+    Mistake("ex2-save-output-one-minus-exp", stable_softplus(
+        "        y = torch.relu(x) + torch.log1p(torch.exp(-torch.abs(x)))\n"
+        "        ctx.save_for_backward(y)\n"
+        "        return y\n",
+        "        (y,) = ctx.saved_tensors\n"
+        "        return grad_output * (1 - torch.exp(-y))\n"),
+        fails="ex2_tests", hint="1 - exp(-y) rounds to 0 where y = softplus(x) is tiny",
+        why="sigmoid from the output without expm1: no relative precision for very negative x"),
     Correct("ex2-maximum-and-naive-sigmoid", stable_softplus(
         "        ctx.save_for_backward(x)\n"
         "        return torch.maximum(x, torch.zeros_like(x)) + torch.log1p(torch.exp(-torch.abs(x)))\n",
