@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from autograd_course.grading.findings import Finding
+from autograd_course.grading.findings import Finding, guard_finding
 from autograd_course.grading.outcomes import Outcome, OutcomeStore
 from autograd_course.report.records import Assignment, Submission
 from autograd_course.report.statistics import integrity_counts
@@ -50,3 +50,13 @@ def test_the_report_counts_findings_by_their_rule_field():
     counts = integrity_counts(Assignment("01_chain_rule", 6, [], [], [], submissions))
     assert [(count.rule, count.findings, count.submissions) for count in counts] == [
         ("uses getattr", 2, ["ada", "bob"]), ("tamper replaced", 1, ["ada"])]
+
+
+def test_a_guard_report_is_taken_as_plain_text_whatever_the_kernel_put_in_it():
+    names = {"d1": "ex1_answer", "d2": "ex1_tests"}
+    assert guard_finding({"cell": "d1", "line": 3, "kind": "escape", "event": "open", "detail": "/etc/passwd"},
+                         names) == Finding("ex1_answer", 3, "escape open", "/etc/passwd")
+    assert guard_finding({"next_cell": "d2", "kind": "tamper", "event": "replaced", "detail": "torch.allclose"},
+                         names) == GUARD
+    forged = guard_finding({"cell": ["d1"], "line": "2; rm -rf /", "kind": {"x": 1}, "event": None, "detail": 7}, names)
+    assert forged == Finding("an answer cell", 0, "{'x': 1} None", "7")
