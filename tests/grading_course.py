@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from autograd_course.grading.findings import Finding
 from conftest import COURSE
 from notebook_cells import answered
 
@@ -74,6 +75,11 @@ def grade(root: Path, *args: str, assignment: str | list[str] = ASSIGNMENT, cell
 
 def outcome(root: Path, student: str, assignment: str = ASSIGNMENT) -> dict:
     return json.loads((root / "grading" / assignment / f"{student}.json").read_text())
+
+
+def findings_said(recorded: dict) -> list[str]:
+    """An outcome's findings (records) as integrity.md and the grader's summary render them."""
+    return [str(Finding.from_record(record)) for record in recorded["findings"]]
 
 
 def gradebook_scores(root: Path, assignment: str = ASSIGNMENT) -> dict[str, float]:

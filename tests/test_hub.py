@@ -14,6 +14,7 @@ from adversarial_corpus import CASES
 from autograd_course.course import this_course
 from autograd_course.grading.simulate import answered
 from autograd_course.hub.layout import HubLayout
+from grading_course import findings_said
 from hub_class import PREFIX, as_user, listening, printed_passwords, running_class
 from hub_client import HubClient
 
@@ -131,7 +132,7 @@ def test_formgrader_autograde_button_grades_through_the_trusted_grader(hub_class
               for student in (honest, hostile)}
     assert scores == {honest: 6.0, hostile: 0.0}
     outcome = json.loads((layout.course_root() / "grading" / ASSIGNMENT / f"{hostile}.json").read_text())
-    assert outcome["status"] == "flagged" and any("allclose" in finding for finding in outcome["findings"])
+    assert outcome["status"] == "flagged" and any("allclose" in finding for finding in findings_said(outcome))
     status, notebooks = client.server("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}")
     assert {item["student"]: item["flagged"] for item in notebooks} == {honest: False, hostile: True}  # Flagged?
     graded_notebook = layout.course_root() / "autograded" / hostile / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograd_course.cases import Check, returned
 from autograd_course.checks import expect_close
+from autograd_course.grading.findings import Finding
 from autograd_course.grading.judge import Judge
 from autograd_course.grading.test_calls import Case, NotJudged, cases_of, kernel_version
 from autograd_course.record import RECORD_MIME
@@ -136,8 +137,8 @@ def test_a_wrong_hidden_value_fails_the_cell_with_the_hidden_hint():
 def test_a_kernel_pass_that_the_values_contradict_scores_nothing_and_is_a_finding():
     findings, messages = judged(run([record(1.5, 0.0), record(-4.0, -8.0)]))
     assert messages == ["double(1.5): expected 3, got 0.\nHint: twice x"]
-    assert findings == ["ex1_tests: the kernel reported it passed, but a visible case fails when its values are judged "
-                        "outside it"]
+    assert findings == [Finding("ex1_tests", 0, "the kernel reported it passed, but a visible case fails when its "
+                                "values are judged outside it")]
 
 
 @pytest.mark.parametrize("outputs, said", [
@@ -150,7 +151,7 @@ def test_a_kernel_pass_that_the_values_contradict_scores_nothing_and_is_a_findin
 def test_missing_extra_reordered_or_malformed_records_after_a_pass_are_a_finding(outputs, said):
     findings, messages = judged(run(outputs))
     assert len(messages) == 1 and said in messages[0] and findings == [
-        "ex1_tests: the kernel reported it passed, but the values it sent out do not match its cases"]
+        Finding("ex1_tests", 0, "the kernel reported it passed, but the values it sent out do not match its cases")]
 
 
 def test_a_cell_the_kernel_failed_is_left_as_it_failed():

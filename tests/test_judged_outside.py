@@ -15,7 +15,7 @@ from autograd_course.grading.cells import cell_digest
 from autograd_course.grading.sandbox import Unconfined
 from autograd_course.grading.test_calls import HIDDEN_BLOCK
 from autograd_course.numeric import central_difference
-from grading_course import ASSIGNMENT, grade, gradebook_scores, make_course, outcome, solved, submit
+from grading_course import ASSIGNMENT, findings_said, grade, gradebook_scores, make_course, outcome, solved, submit
 
 WRONG = "def chain_rule_derivative(x):\n    return torch.tensor(0.0)"
 # The kernel's check_chain_rule, replaced: it still observes and sends what the answer returned, but never fails.
@@ -59,7 +59,7 @@ def test_a_pass_the_kernel_forged_earns_nothing(tmp_path, replacement):
     if replacement is SILENCED:  # the visible case: the kernel said pass for a value that is wrong
         assert recorded["status"] == "flagged" and gradebook_scores(root) == {"forger": 0}
         assert "ex1_tests: the kernel reported it passed, but a visible case fails when its values are judged outside " \
-               "it" in recorded["findings"]
+               "it" in findings_said(recorded)
         assert messages[0].startswith("chain_rule_derivative(5.47): expected 0.30553, got 0.")
     else:  # right at 5.47, where the kernel could compute it; the hidden inputs it could not
         assert recorded["status"] == "graded" and gradebook_scores(root) == {"forger": 3}

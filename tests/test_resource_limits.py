@@ -20,7 +20,7 @@ from autograd_course.grading import autograde
 from autograd_course.grading.diskspace import RESERVE_BYTES, DiskFull, free_bytes, is_disk_full, stop_when_full
 from autograd_course.grading.resources import (MOUNT_NAME, MemoryCgroup, Scratch, UsageWatch, own_memory_cgroup,
                                                size_text, unmount_abandoned)
-from grading_course import ASSIGNMENT, grade, gradebook_scores, make_course, outcome, solved, submit
+from grading_course import ASSIGNMENT, findings_said, grade, gradebook_scores, make_course, outcome, solved, submit
 
 MiB = 2**20
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs and making a cgroup need root")
@@ -76,14 +76,14 @@ def test_a_submission_filling_its_folder_and_tmp_stops_at_the_cap_beside_honest_
         assert (outcome(root, honest)["status"], outcome(root, honest)["score"]) == ("graded", 6), result.stdout
     filler = outcome(root, "b_filler")
     assert (filler["status"], filler["score"]) == ("flagged", 0)
-    assert any("limit of 256 MiB on what a submission may write" in finding for finding in filler["findings"])
+    assert any("limit of 256 MiB on what a submission may write" in finding for finding in findings_said(filler))
     said = first_answer_output(root, "b_filler")
     assert "/tmp stopped by OSError" in said and ". stopped by OSError" in said, said
     written = ast.literal_eval(re.search(r"written (\{.*\})", said).group(1))
     assert 200 * MiB < written["/tmp"] + written["."] <= 256 * MiB, written
     big = outcome(root, "d_one_big_file")
     assert (big["status"], big["score"]) == ("flagged", 0)
-    assert "after the run: wrote big.bin up to the limit of 64 MiB on one file" in big["findings"]
+    assert "after the run: wrote a file up to the limit of 64 MiB on one file (big.bin)" in findings_said(big)
     assert gradebook_scores(root) == {"a_honest": 6, "b_filler": 0, "c_honest": 6, "d_one_big_file": 0}
 
 

@@ -21,8 +21,9 @@ from autograd_course.grading.channel import Channel, Seal
 from autograd_course.grading.sandbox import Unconfined
 from autograd_course.grading.outputs import MAX_DATA_CHARACTERS, MAX_TEXT_CHARACTERS, MAX_TRACEBACK_LINES, capped
 from autograd_course.grading.evidence import judge_evidence
+from autograd_course.grading.findings import AFTER_THE_RUN, Finding
 from autograd_course.validate import cell_names, policy_findings, validate
-from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, grade, gradebook_scores, make_course, outcome, solved,
+from grading_course import (ASSIGNMENT, SHIPPED, SHIPPED_TEXT, findings_said, grade, gradebook_scores, make_course, outcome, solved,
                             student_version, submit)
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_corpus_is_large_enough():
 def test_case_scores_what_it_earned_with_its_reason(graded_corpus, case):
     root, _ = graded_corpus
     recorded = outcome(root, case.name)
-    said = " ".join([recorded["reason"], *recorded["notes"], *recorded["findings"]])
+    said = " ".join([recorded["reason"], *recorded["notes"], *findings_said(recorded)])
     assert (recorded["status"], recorded["score"]) == (case.status, case.score), said
     assert gradebook_scores(root)[case.name] == case.score
     assert case.reason in said
@@ -92,7 +93,7 @@ def test_make_validate_reports_the_policy_findings_grading_records(graded_corpus
     path = submitted_notebook(root, case.name)
     found = [str(finding) for finding in policy_findings(nbformat.read(path, as_version=4), path.parent)]
     recorded = outcome(root, case.name)
-    assert [finding for finding in recorded["findings"] if finding in found] == found
+    assert [finding for finding in findings_said(recorded) if finding in found] == found
     assert not found or recorded["status"] == "flagged"
 
 
@@ -306,7 +307,7 @@ def test_channel_keeps_the_guards_sealed_records_and_nothing_forged():
     for name, variant in tampered.items():
         assert Channel(variant).problems, name
     assert Channel(tampered["forged"]).evidence("ran") == ["a"]  # nothing after a bad line is believed
-    assert "flooded" in " ".join(Channel(lines, overflowed=True).problems)
+    assert "flooded" in " ".join(map(str, Channel(lines, overflowed=True).problems))
 
 
 def test_a_test_cell_that_passed_without_evidence_is_a_finding():
@@ -316,12 +317,13 @@ def test_a_test_cell_that_passed_without_evidence_is_a_finding():
                                      {"kind": "ran", "cell": "t1"}, {"kind": "started", "cell": "t2"}]))
     assert judge_evidence(cells, honest) == []
     skipped = Channel(sealed_channel([{"kind": "started", "cell": "s"}]))
-    assert judge_evidence(cells, skipped) == [
+    assert list(map(str, judge_evidence(cells, skipped))) == [
         "ex1_tests: the kernel reported it finished, but the guard has no evidence that its code started",
         "ex1_tests: the kernel reported it finished, but the guard has no evidence that its code ran to the end"]
     twice = Channel(sealed_channel([{"kind": "started", "cell": "s"}, {"kind": "started", "cell": "t1"},
                                     {"kind": "ran", "cell": "t1"}, {"kind": "ran", "cell": "t1"}]))
-    assert judge_evidence(cells, twice) == ["the guard saw 1 instructor cell(s) ran out of their place in the notebook"]
+    assert judge_evidence(cells, twice) == [Finding(AFTER_THE_RUN, 0, "the guard saw instructor cells ran out of their "
+                                                    "place in the notebook", "1 cell(s)")]
 
 
 def test_execute_and_worker_import_one_way():

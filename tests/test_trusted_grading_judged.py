@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from adversarial_judged import FULL_MARKS, HOSTILE
-from grading_course import grade, gradebook_scores, make_course, outcome, solved, submit
+from grading_course import findings_said, grade, gradebook_scores, make_course, outcome, solved, submit
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 
@@ -33,7 +33,7 @@ def graded(tmp_path_factory):
 @pytest.mark.parametrize("case", HOSTILE, ids=[case.name for case in HOSTILE])
 def test_case_scores_what_it_earned_with_its_reason(graded, case):
     recorded = outcome(graded, case.name, case.assignment)
-    said = " ".join([recorded["reason"], *recorded["notes"], *recorded["findings"]])
+    said = " ".join([recorded["reason"], *recorded["notes"], *findings_said(recorded)])
     assert (recorded["status"], recorded["score"]) == (case.status, case.score), said
     assert gradebook_scores(graded, case.assignment)[case.name] == case.score
     assert case.reason in said

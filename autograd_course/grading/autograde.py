@@ -35,6 +35,7 @@ from .answer_checker import answer_findings
 from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submission
 from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
+from .findings import Finding, guard_finding
 from .flagged import flag_in_gradebook
 from .gradebook_writer import GradebookWriter, rooted_sqlite_url
 from .integrity import write_integrity_report
@@ -55,7 +56,7 @@ class Prepared:
     job: Job
     digest: str
     notes: list[str]
-    findings: list[str]
+    findings: list[Finding]
     clock: PhaseClock = field(default_factory=PhaseClock)  # where its grading time went, run included once back
 
 
@@ -144,7 +145,7 @@ class TrustedAutograder:
         with clock.phase("assembly"):
             assembly = assemble(submitted, self.source, self.release)
         with clock.phase("policy check"):
-            findings = [str(finding) for finding in answer_findings(assembly.answers, self.protected, self.checks)]
+            findings = answer_findings(assembly.answers, self.protected, self.checks)
         job = Job(student, nbformat.writes(assembly.notebook), self.student_files(path.parent), self.shipped,
                   self.trusted_cells, self.cell_timeout, self.assignment, self.kernel_versions,
                   frozenset(self.protected))
@@ -178,13 +179,13 @@ class TrustedAutograder:
         return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
                        findings=findings)
 
-    def findings_of(self, prepared: Prepared, result: Result, notebook) -> list[str]:
+    def findings_of(self, prepared: Prepared, result: Result, notebook) -> list[Finding]:
         """Every finding of a run, once each: the policy's, from outside the sandbox, the guard's, and the values
         judged here (which ``self.judge`` writes into ``notebook``)."""
         with prepared.clock.phase("judge values outside"):
             judged = self.judge.judge(notebook) if self.judge else []
         return list(dict.fromkeys(prepared.findings + result.changed_shipped + result.exceeded + result.evidence
-                                  + [self.describe_report(report, result.cell_names) for report in result.reports]
+                                  + [guard_finding(report, result.cell_names) for report in result.reports]
                                   + judged))
 
     def failed(self, student: str, error: BaseException) -> Outcome:
@@ -193,18 +194,8 @@ class TrustedAutograder:
         return Outcome(student, self.assignment, "error", digest_of(self.submission_path(student)), reason=reason)
 
     @staticmethod
-    def describe_report(report: dict, cell_names: dict[str, str]) -> str:
-        """'ex1_answer line 2: escape open ...', or 'found when ex1_tests ran: tamper replaced torch.isclose'."""
-        if report.get("cell"):
-            where = cell_names.get(report["cell"], "an answer cell")
-            where += f" line {report['line']}" if report.get("line") else ""
-        else:
-            where = f"found when {cell_names.get(report.get('next_cell'), 'a cell')} ran"
-        return f"{where}: {report.get('kind')} {report.get('event')} {report.get('detail', '')}".strip()
-
-    @staticmethod
-    def void_tests(notebook, findings: list[str]) -> None:
-        message = "the tests of this notebook cannot be trusted: " + "; ".join(findings[:5])
+    def void_tests(notebook, findings: list[Finding]) -> None:
+        message = "the tests of this notebook cannot be trusted: " + "; ".join(map(str, findings[:5]))
         for cell in notebook.cells:
             if nbgrader_meta(cell).get("grade") and cell.cell_type == "code":
                 cell.outputs.append(new_output("error", ename="IntegrityFlag", evalue=message,
@@ -288,7 +279,7 @@ def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | No
 def summary(outcomes: list[Outcome], seconds: float | None = None, workers: int = 1) -> str:
     rows = [f"{'assignment':<28} {'student':<24} {'status':<9} {'score':>11}  reason or findings"]
     for outcome in sorted(outcomes, key=lambda o: (o.assignment, o.student)):
-        detail = outcome.reason or "; ".join(outcome.findings[:2]) or "; ".join(outcome.notes[:2])
+        detail = outcome.reason or "; ".join(map(str, outcome.findings[:2])) or "; ".join(outcome.notes[:2])
         rows.append(f"{outcome.assignment:<28} {outcome.student:<24} {outcome.status:<9} "
                     f"{outcome.score:>5g} / {outcome.max_score:<3g}  {detail[:100]}")
     counts = {status: sum(o.status == status for o in outcomes) for status in (*FINAL, "error")}

@@ -12,9 +12,15 @@ import hmac
 import json
 import os
 
+from .findings import AFTER_THE_RUN, Finding
+
 MAX_REPORTS = 200  # findings; evidence records are never capped
 EVIDENCE = ("started", "ran")  # an instructor cell began; a test cell ran to its end marker
 MAX_RECORD_BYTES = 3000  # below PIPE_BUF: one record is one atomic write
+
+
+def channel_problem(rule: str, code: str = "") -> Finding:
+    return Finding(AFTER_THE_RUN, 0, rule, code)
 
 
 class Seal:
@@ -73,17 +79,17 @@ class Channel:
 
     def __init__(self, lines: list[bytes], overflowed: bool = False):
         self.records: list[dict] = []
-        self.problems: list[str] = []
+        self.problems: list[Finding] = []
         if overflowed:
-            self.problems.append("the guard's channel was flooded")
+            self.problems.append(channel_problem("the guard's channel was flooded"))
         if not lines:
-            self.problems.append("the guard's channel was silent: no key arrived")
+            self.problems.append(channel_problem("the guard's channel was silent: no key arrived"))
             return
         try:
             hello = json.loads(lines[0])
             state = hashlib.blake2b(key=bytes.fromhex(hello["key"]), digest_size=16)
         except (ValueError, KeyError, TypeError):
-            self.problems.append("the guard's channel did not start with its key")
+            self.problems.append(channel_problem("the guard's channel did not start with its key"))
             return
         previous = b""
         for number, line in enumerate(lines[1:], start=1):
@@ -94,10 +100,10 @@ class Channel:
                 expected.update(previous + body.encode())
                 record = json.loads(body)
             except (ValueError, KeyError, TypeError, AttributeError):
-                self.problems.append(f"malformed line {number} on the guard's channel: {line[:120]!r}")
+                self.problems.append(channel_problem("a malformed line on the guard's channel", f"line {number}: {line[:120]!r}"))
                 return
             if not hmac.compare_digest(expected.digest(), mac) or record.get("seq") != number:
-                self.problems.append(f"forged or out-of-order line {number} on the guard's channel")
+                self.problems.append(channel_problem("a forged or out-of-order line on the guard's channel", f"line {number}"))
                 return
             previous = mac
             self.records.append(record)

@@ -10,6 +10,7 @@ import threading
 
 from .channel import MAX_RECORD_BYTES, Channel
 from .execute import TrustedCell
+from .findings import AFTER_THE_RUN, Finding
 
 MAX_CHANNEL_LINES = 5_000  # far more than a run's evidence and capped findings; more is a flood
 
@@ -32,7 +33,7 @@ class ChannelReader(threading.Thread):
                     self.overflowed = True
 
 
-def judge_evidence(trusted: list[TrustedCell], channel: Channel) -> list[str]:
+def judge_evidence(trusted: list[TrustedCell], channel: Channel) -> list[Finding]:
     """Findings where the kernel's replies and the guard's evidence disagree.
 
     Every instructor cell that the kernel reported as finished (or that timed out) needs its
@@ -49,9 +50,9 @@ def judge_evidence(trusted: list[TrustedCell], channel: Channel) -> list[str]:
                 position += 1
             elif cell.status in needs:
                 reply = "reported it finished" if cell.status == "ok" else "timed out on it"
-                findings.append(f"{cell.name}: the kernel {reply}, but the guard has no evidence that its code "
-                                f"{'started' if kind == 'started' else 'ran to the end'}")
+                findings.append(Finding(cell.name, 0, f"the kernel {reply}, but the guard has no evidence that its "
+                                        f"code {'started' if kind == 'started' else 'ran to the end'}"))
         if position < len(records):
-            findings.append(f"the guard saw {len(records) - position} instructor cell(s) {kind} out of their "
-                            f"place in the notebook")
+            findings.append(Finding(AFTER_THE_RUN, 0, f"the guard saw instructor cells {kind} out of their place "
+                                    f"in the notebook", f"{len(records) - position} cell(s)"))
     return findings

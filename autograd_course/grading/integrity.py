@@ -13,7 +13,7 @@ def write_integrity_report(path: Path, assignment: str, flagged: list) -> Path:
     for outcome in flagged:
         # Markdown viewers render HTML: the findings quote the submission's code.
         lines += [f"## {escape(outcome.student, quote=False)}", "",
-                  *(f"- {escape(finding, quote=False)}" for finding in outcome.findings), ""]
+                  *(f"- {escape(str(finding), quote=False)}" for finding in outcome.findings), ""]
     if not flagged:
         lines.append("No findings.")
     path.parent.mkdir(parents=True, exist_ok=True)

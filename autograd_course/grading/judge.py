@@ -26,6 +26,7 @@ from ..record import RECORD_MIME
 from ..values import BadValue, decode
 from .assemble import nbgrader_meta
 from .cells import cell_digest
+from .findings import Finding
 from .test_calls import Case, NotJudged, cases_of, kernel_version
 
 
@@ -87,7 +88,7 @@ class Judge:
     def known_checks(self) -> dict[str, Check]:
         return {name: value for name, value in vars(self.checks).items() if isinstance(value, Check)}
 
-    def judge(self, notebook: NotebookNode) -> list[str]:
+    def judge(self, notebook: NotebookNode) -> list[Finding]:
         """Judge every test cell of an executed notebook in place; the findings, for the whole notebook."""
         findings = []
         for cell in notebook.cells:
@@ -99,7 +100,7 @@ class Judge:
                 if message is not None:
                     cell.outputs.append(failure(message))
                 if contradiction:  # the case and its message are in the cell; the finding names what kind it is
-                    findings.append(f"{grade_id}: the kernel reported it passed, but {contradiction}")
+                    findings.append(Finding(grade_id, 0, f"the kernel reported it passed, but {contradiction}"))
         return findings
 
     def first_failure(self, cases: list[Case], records: list) -> tuple[str | None, str | None]:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import student_ids
+from .findings import Finding
 
 FINAL = ("graded", "flagged", "rejected")
 
@@ -25,7 +26,7 @@ class Outcome:
     max_score: float = 0.0
     reason: str = ""
     notes: list[str] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 class OutcomeStore:
@@ -37,8 +38,10 @@ class OutcomeStore:
     def recorded(self, student: str) -> Outcome | None:
         path = self.folder / f"{student}.json"
         try:
-            return Outcome(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
+            outcome = Outcome(**json.loads(path.read_text()))
+            outcome.findings = [Finding.from_record(record) for record in outcome.findings]
+            return outcome
+        except (OSError, ValueError, TypeError):  # unreadable (or of an older grader): graded again
             return None
 
     def record(self, outcome: Outcome) -> None:

@@ -5,6 +5,7 @@ import errno
 import os
 from pathlib import Path
 
+from .findings import AFTER_THE_RUN, Finding
 from .host_process import KernelHostProcess, remove_contents
 from .resources import size_text
 
@@ -44,13 +45,13 @@ class SubmissionFolder:
                 raise
         self.host.give_to_sandbox_user(self.folder)
 
-    def changed_shipped_files(self, shipped: dict[str, bytes]) -> list[str]:
+    def changed_shipped_files(self, shipped: dict[str, bytes]) -> list[Finding]:
         """Compared after the run, from outside: writes from C code (torch.save) escape the audit hook."""
         changed = []
         for name, content in shipped.items():
             copy = self.folder / name
             if not copy.is_file() or copy.is_symlink() or copy.read_bytes() != content:
-                changed.append(f"after the run: modifies shipped file {name}")
+                changed.append(Finding(AFTER_THE_RUN, 0, "modifies a shipped file", name))
         return changed
 
     def files_at_size_limit(self) -> list[str]:
@@ -66,12 +67,12 @@ class SubmissionFolder:
                             found.append(f"{shown_as}{path.relative_to(place)}")
         return found
 
-    def limits_reached(self, peak: int, at_size_limit: list[str]) -> list[str]:
+    def limits_reached(self, peak: int, at_size_limit: list[str]) -> list[Finding]:
         """Findings for a submission that ran into the limits on what it may write."""
-        findings = [f"after the run: wrote {name} up to the limit of {size_text(self.sandbox.file_size_limit)} on "
-                    f"one file" for name in at_size_limit]
+        findings = [Finding(AFTER_THE_RUN, 0, f"wrote a file up to the limit of "
+                            f"{size_text(self.sandbox.file_size_limit)} on one file", name) for name in at_size_limit]
         if self.host.scratch and self.host.scratch.filled(peak):
-            findings.append(f"after the run: wrote {size_text(peak)}, up to the limit of "
-                            f"{size_text(self.host.scratch.size)} on what a submission may write (its folder and /tmp "
-                            f"together)")
+            findings.append(Finding(AFTER_THE_RUN, 0, f"wrote up to the limit of {size_text(self.host.scratch.size)} "
+                                    f"on what a submission may write (its folder and /tmp together)",
+                                    size_text(peak)))
         return findings

@@ -19,6 +19,7 @@ import nbformat
 from .channel import Channel
 from .evidence import ChannelReader, judge_evidence
 from .execute import execute
+from .findings import Finding
 from .host_process import KernelHostProcess
 from .phases import PhaseClock
 from .resources import UsageWatch, size_text
@@ -48,10 +49,10 @@ class Result:
     notebook: str
     reports: list[dict] = field(default_factory=list)
     stopped: str | None = None
-    changed_shipped: list[str] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)  # findings about the guard's channel and its evidence
+    changed_shipped: list[Finding] = field(default_factory=list)
+    evidence: list[Finding] = field(default_factory=list)  # findings about the guard's channel and its evidence
     cell_names: dict[str, str] = field(default_factory=dict)  # digest of each code cell as run -> its id
-    exceeded: list[str] = field(default_factory=list)  # limits the submission ran into, seen from outside
+    exceeded: list[Finding] = field(default_factory=list)  # limits the submission ran into, seen from outside
     timings: PhaseClock = field(default_factory=PhaseClock)  # where the run's time went (``phases``)
 
 

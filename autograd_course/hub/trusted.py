@@ -9,13 +9,14 @@ flagged submission in formgrader's Flagged? column, as it does for ``make autogr
 runs after it. nbgrader itself never executes student code; where the sandbox cannot run, grading is refused.
 """
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor
+
+from ..grading.outcomes import OutcomeStore
 
 GRADER = "autograd_course.grading.autograde"
 REFUSED = 2  # the grader's exit status when the sandbox is unavailable
@@ -42,26 +43,18 @@ class TrustedAutograde(NbGraderPreprocessor):
         if run.returncode == REFUSED:
             raise TrustedGradingFailed(f"{run.stderr.strip()}\nGrade from a terminal with `make autograde "
                                        f"ASSIGNMENT={assignment}` once the sandbox works here.")
-        outcome = self.outcome(root, assignment, student)
-        if run.returncode != 0 or outcome is None or outcome["status"] in ("error", "rejected"):
-            reason = outcome["reason"] if outcome else (run.stderr.strip() or run.stdout.strip())
-            status = outcome["status"] if outcome else "failed"
+        outcome = OutcomeStore(root / "grading" / assignment).recorded(student)
+        if run.returncode != 0 or outcome is None or outcome.status in ("error", "rejected"):
+            reason = outcome.reason if outcome else (run.stderr.strip() or run.stdout.strip())
+            status = outcome.status if outcome else "failed"
             raise TrustedGradingFailed(f"the trusted grader {status} {student}'s {assignment}: {reason} "
-                                       f"(scored {outcome['score'] if outcome else 0:g}; `make autograde "
+                                       f"(scored {outcome.score if outcome else 0:g}; `make autograde "
                                        f"ASSIGNMENT={assignment}` prints the whole batch)")
-        for finding in outcome["findings"]:
+        for finding in outcome.findings:
             self.log.warning("Integrity finding for %s (scored as flagged): %s", student, finding)
         graded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)) / f"{assignment}.ipynb"
-        self.log.info("Trusted grader: %s %s %g / %g", student, outcome["status"], outcome["score"],
-                      outcome["max_score"])
+        self.log.info("Trusted grader: %s %s %g / %g", student, outcome.status, outcome.score, outcome.max_score)
         return nbformat.read(graded, as_version=nbformat.NO_CONVERT), resources
-
-    @staticmethod
-    def outcome(root: Path, assignment: str, student: str) -> dict | None:
-        try:
-            return json.loads((root / "grading" / assignment / f"{student}.json").read_text())
-        except (OSError, ValueError):
-            return None
 
 
 def use_trusted_grader(c) -> None:

@@ -1,20 +1,16 @@
-"""What the grader's texts say: the misconception a failing test cell's message names, the rule a finding broke.
+"""What a failing test cell's message says: the misconception it names.
 
 A course check fails with ``<case>: expected <x>, got <y>.`` and a last line ``Hint: <the misconception>``
 (``autograd_course.checks``): the hint is the same for every student who made that mistake, whatever values their
 code gave, so it is what failures are grouped by. A failure without a hint (an error the tests did not foresee)
 is grouped by the exception's type.
 
-A finding of the trusted grader is ``<cell> line <n>: <rule> (<code>)`` (the answer policy) or
-``<where>: <kind> <event> <detail>`` (the audit hook, the evidence, the shipped files); its rule is the text without
-the place and without the student's code.
+Integrity findings are records (``grading.findings.Finding``) with their rule as a field: nothing is read back here.
 """
 
 import re
 
 HINT = re.compile(r"^Hint: (?P<hint>.+)\Z", re.MULTILINE | re.DOTALL)
-POLICY_FINDING = re.compile(r"^[\w-]+ line \d+: (?P<rule>.+?) \((?P<code>.*)\)\Z", re.DOTALL)
-PLACE = re.compile(r"^(?:found when .+? ran|after the run|[\w-]+(?: line \d+)?): ")
 NO_MESSAGE = "failed without a message"
 
 
@@ -38,10 +34,3 @@ def misconception(message: str) -> str:
     error = first_line(message).split(":")[0]
     return f"no hint: raised {error}" if error != "stderr" else "no hint: wrote to stderr"
 
-
-def rule_of(finding: str) -> str:
-    """The rule a finding broke: the policy's rule without the code, or the finding without its place."""
-    policy = POLICY_FINDING.match(finding)
-    if policy:
-        return policy.group("rule")
-    return PLACE.sub("", finding, count=1)

@@ -10,7 +10,6 @@ An exercise is the cells whose grade ids share the part before the first ``_`` (
 answer is unanswered when its checksum is still the one nbgrader recorded for the released stub.
 """
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,9 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from ..grading.assemble import is_answer, nbgrader_meta
 from ..grading.autograde import rooted_sqlite_url
+from ..grading.findings import Finding
 from ..grading.late_penalty import penalised_score
+from ..grading.outcomes import OutcomeStore
 
 STATUSES = ("graded", "unanswered", "flagged", "rejected", "error")
 ANALYSED = ("graded", "unanswered")  # statuses whose scores say something about the exercises
@@ -43,7 +44,7 @@ class Submission:
     status: str
     score: float
     reason: str = ""
-    findings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)  # test cell -> points earned
     failures: dict[str, str] = field(default_factory=dict)  # failed test cell -> what it printed
     answers: dict[str, str] = field(default_factory=dict)  # exercise -> the source of its answer cells
@@ -117,13 +118,6 @@ def read_autograded(path: Path) -> list | None:
         return None
 
 
-def read_outcome(root: Path, assignment: str, student: str) -> dict | None:
-    try:
-        return json.loads((root / "grading" / assignment / f"{student}.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def released_stubs(recorded) -> dict[tuple[str, str], str]:
     """(notebook, answer cell) -> the checksum nbgrader recorded for the answer cell as released."""
     stubs = {}
@@ -172,9 +166,9 @@ class Reader:
     def submission(self, assignment: str, notebooks: list[str], names: Names, stubs: dict, submitted) -> Submission:
         student = submitted.student
         identity = tuple(part or "" for part in (student.id, student.first_name, student.last_name, student.email))
-        outcome = read_outcome(self.root, assignment, student.id) or {}
-        record = Submission(student.id, identity, outcome.get("status", "graded"), penalised_score(submitted),
-                            outcome.get("reason", ""), list(outcome.get("findings", [])),
+        outcome = OutcomeStore(self.root / "grading" / assignment).recorded(student.id)
+        record = Submission(student.id, identity, outcome.status if outcome else "graded", penalised_score(submitted),
+                            outcome.reason if outcome else "", outcome.findings if outcome else [],
                             late_penalty=submitted.late_submission_penalty)
         points = {}
         for notebook in submitted.notebooks:

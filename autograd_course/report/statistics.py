@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .messages import rule_of
 from .records import STATUSES, Assignment, Submission
 
 ALMOST_EVERYONE = 0.9  # a test cell that at least this share passes, or at most 1 - this share, is flagged
@@ -167,7 +166,7 @@ def integrity_counts(assignment: Assignment) -> list[RuleCount]:
         if submission.status != "flagged":
             continue
         for finding in submission.findings:
-            rule = rule_of(finding)
+            rule = finding.rule
             findings[rule] += 1
             students.setdefault(rule, []).append(submission.student)
     return [RuleCount(rule, count, list(dict.fromkeys(students[rule])))
