@@ -109,12 +109,12 @@ def start(layout: HubLayout) -> tuple[HubLayout, dict[str, str]]:
     accounts.configure_account(layout, layout.grading_account, instructor=True)
     passwords = {}
     students = sorted({*layout.student_names, *accounts.members(layout.students_group)})  # and those added later
-    for user, user_groups in [*((grader, (layout.instructors_group, layout.files_group))
-                                for grader in layout.grader_names),
+    graders = sorted({*layout.grader_names, *accounts.members(layout.instructors_group)})
+    for user, user_groups in [*((grader, (layout.instructors_group, layout.files_group)) for grader in graders),
                               *((student, (layout.students_group,)) for student in students)]:
         if (password := accounts.ensure_account(user, *user_groups)) is not None:
             passwords[user] = password
-        accounts.configure_account(layout, user, instructor=user in layout.grader_names)
+        accounts.configure_account(layout, user, instructor=user in graders)
     accounts.copy_course(layout, this_course().root)
     prepare_course_folder(layout.exchange_root, layout.course_id, layout.grading_account, layout.files_group)
     release_first_assignment(layout)

@@ -4,6 +4,7 @@ Everything that varies (ports, state folder, account names) comes from the layou
 folder named by AUTOGRAD_HUB_STATE; nothing here is edited per machine.
 """
 
+import grp
 import os
 from pathlib import Path
 
@@ -36,7 +37,10 @@ c.JupyterHub.cleanup_servers = True  # make hub-stop ends every user's server to
 c.JupyterHub.authenticator_class = "pam"
 c.PAMAuthenticator.allowed_groups = {layout.instructors_group, layout.students_group}
 c.PAMAuthenticator.open_sessions = False  # no login session (utmp, systemd) for a web login
-c.JupyterHub.load_groups = {layout.instructors_group: {"users": layout.grader_names},
+# The graders' hub group, which the formgrader service's role names: the Unix group's members at start (so a grader
+# added to it later gets the service after a restart).
+graders = sorted({*layout.grader_names, *grp.getgrnam(layout.instructors_group).gr_mem})
+c.JupyterHub.load_groups = {layout.instructors_group: {"users": graders},
                             layout.students_group: {"users": layout.student_names}}
 
 # Each user's JupyterLab runs as their own Unix account, in their home, with the course's Python.
