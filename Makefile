@@ -87,16 +87,17 @@ report: setup
 	$(PYTHON) -m autograd_course.report $(ASSIGNMENT) $(if $(filter 1,$(NAMES)),--names) \
 	  $(if $(COURSE),--root $(COURSE))
 
-# A class on a JupyterHub on this machine (README, "Teaching a class on JupyterHub"), as root: accounts instructor and
-# student1..STUDENTS (default 3, each new password printed once), 01_chain_rule released, the hub on
-# http://HUB_IP:HUB_PORT (it also uses the next two ports). State (hub database, cookie secret, exchange) in HUB_STATE.
+# A class on a JupyterHub on this machine (README, "Teaching a class on JupyterHub"), as root: accounts instructor,
+# instructor2..GRADERS (default 1: instructor only), student1..STUDENTS (default 3; each new password printed once),
+# the formgrader service's account grader-autograd-course (no password), 01_chain_rule released, the hub on
+# http://HUB_IP:HUB_PORT (it also uses the next three ports). State (hub database, cookie secret, exchange) in HUB_STATE.
 # make hub-stop ends the hub and every server it started; PURGE=1 also removes the accounts, groups and state.
 HUB_STATE ?= /var/lib/autograd-course-hub
 HUB_IP ?= 127.0.0.1
 HUB_PORT ?= 8000
 hub: setup
 	$(PYTHON) -m autograd_course.hub start --state $(HUB_STATE) --ip $(HUB_IP) --port $(HUB_PORT) \
-	  --students $(or $(STUDENTS),3)
+	  --students $(or $(STUDENTS),3) --graders $(or $(GRADERS),1)
 
 hub-stop:
 	$(PYTHON) -m autograd_course.hub stop --state $(HUB_STATE) $(if $(filter 1,$(PURGE)),--purge)

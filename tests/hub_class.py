@@ -29,15 +29,15 @@ if not re.fullmatch(r"[a-z][a-z0-9]{0,4}", PREFIX):  # 5 characters (and b) leav
 BROWSER_PREFIX = f"{PREFIX}b"
 
 
-def three_free_ports() -> int:
-    """A port whose next two are free too (the hub uses port, port + 1 and port + 2)."""
+def four_free_ports() -> int:
+    """A port whose next three are free too (the hub uses port to port + 3: proxy, its API, hub API, service)."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if port < 65000 and not any(listening(port + offset) for offset in (1, 2)):
+        if port < 65000 and not any(listening(port + offset) for offset in (1, 2, 3)):
             return port
-    raise RuntimeError("no three consecutive free ports")
+    raise RuntimeError("no four consecutive free ports")
 
 
 def listening(port: int) -> bool:
@@ -60,7 +60,8 @@ class RunningClass:
 def hub_command(layout: HubLayout, action: str, *args: str) -> subprocess.CompletedProcess:
     options = ["--state", str(layout.state)]
     if action == "start":
-        options += ["--port", str(layout.port), "--students", str(layout.students), "--prefix", layout.prefix]
+        options += ["--port", str(layout.port), "--students", str(layout.students), "--graders", str(layout.graders),
+                    "--prefix", layout.prefix]
     return subprocess.run([sys.executable, "-m", "autograd_course.hub", action, *options, *args],
                           capture_output=True, text=True, timeout=600)
 
@@ -75,11 +76,11 @@ def as_user(user: str, command: str) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def running_class(students: int = 2, prefix: str = PREFIX) -> Iterator[RunningClass]:
+def running_class(students: int = 2, prefix: str = PREFIX, graders: int = 1) -> Iterator[RunningClass]:
     if os.geteuid() != 0:
         pytest.skip("make hub makes Unix accounts: root only")
     state = Path(tempfile.mkdtemp(prefix="hub22-", dir="/tmp"))
-    layout = HubLayout(state, students=students, port=three_free_ports(), prefix=prefix)
+    layout = HubLayout(state, students=students, graders=graders, port=four_free_ports(), prefix=prefix)
     try:
         started = hub_command(layout, "start")
         assert started.returncode == 0, started.stdout + started.stderr

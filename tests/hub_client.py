@@ -50,11 +50,21 @@ class HubClient:
 
     def server(self, method: str, path: str, payload=None, timeout: float = 600):
         """``path`` on the user's own server (e.g. /api/status, /formgrader/api/...), JSON in and out."""
-        headers = {"X-XSRFToken": self.cookie("_xsrf", f"/user/{self.user}") or ""}
+        return self.json_call(f"/user/{self.user}", method, path, payload, timeout)
+
+    def service(self, name: str, method: str, path: str, payload=None, timeout: float = 600):
+        """``path`` on the hub service ``name`` (e.g. the course's formgrader), JSON in and out; the first call
+        goes through the hub's OAuth login as a browser's would."""
+        return self.json_call(f"/services/{name}", method, path, payload, timeout)
+
+    def json_call(self, prefix: str, method: str, path: str, payload, timeout: float):
+        if self.cookie("_xsrf", prefix) is None:
+            self.request("GET", f"{prefix}/lab", timeout=timeout)  # a page: logs in and sets the XSRF cookie
+        headers = {"X-XSRFToken": self.cookie("_xsrf", prefix) or ""}
         body = None
         if payload is not None:
             body, headers["Content-Type"] = json.dumps(payload).encode(), "application/json"
-        status, text, _ = self.request(method, f"/user/{self.user}{path}", body, headers, timeout)
+        status, text, _ = self.request(method, f"{prefix}{path}", body, headers, timeout)
         try:
             return status, json.loads(text)
         except ValueError:

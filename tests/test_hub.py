@@ -1,6 +1,8 @@
 """make hub: a class on a real JupyterHub (PAM logins, each user's JupyterLab as their Unix account, nbgrader's
 command line in every login shell), idempotent, and stopped whole by make hub-stop. Root only (Unix accounts)."""
 
+import functools
+import grp
 import json
 import pwd
 import shutil
@@ -24,7 +26,7 @@ COURSE = this_course()
 
 @pytest.fixture(scope="module")
 def hub_class():
-    with running_class(students=2) as running:
+    with running_class(students=2, graders=2) as running:
         yield running
 
 
@@ -35,7 +37,8 @@ def processes_of(user: str) -> list[str]:
 
 def test_every_new_account_gets_a_password_printed_once_and_kept_only_as_a_hash(hub_class):
     layout = hub_class.layout
-    assert set(hub_class.passwords) == {layout.instructor, *layout.student_names}
+    assert set(hub_class.passwords) == {*layout.grader_names, *layout.student_names}
+    assert layout.grader_names == [layout.instructor, f"{layout.instructor}2"]
     shadow = Path("/etc/shadow").read_text()
     stored = [path for path in [*layout.state.rglob("*"), *(Path("/home") / user for user in hub_class.passwords)]
               if path.is_file()]
@@ -74,22 +77,39 @@ def test_login_with_the_unix_password_starts_jupyterlab_as_that_account(hub_clas
     assert [item["assignment_id"] for item in listed["value"]] == [ASSIGNMENT]
 
 
-def test_the_instructor_gets_formgrader_on_the_course(hub_class):
+def test_both_graders_reach_the_course_formgrader_service_and_students_are_refused(hub_class):
+    """One formgrader for the course, a hub service run as the grading account: each grader reaches it with their own
+    login cookie (through the hub's OAuth), a student gets 403, and nobody can log in as the grading account."""
     layout = hub_class.layout
-    client = HubClient(layout.url, layout.instructor)
-    assert client.login(hub_class.passwords[layout.instructor])
-    client.start_server()
-    status, assignments = client.server("GET", "/formgrader/api/assignments")
-    assert status == 200, assignments
-    released = {item["name"]: item["status"] for item in assignments}
-    assert released.get(ASSIGNMENT) == "released", released
-    status, students = client.server("GET", "/formgrader/api/students")
-    assert sorted(student["id"] for student in students) == layout.student_names
+    for grader in layout.grader_names:
+        client = HubClient(layout.url, grader)
+        assert client.login(hub_class.passwords[grader])
+        status, assignments = client.service(layout.service_name, "GET", "/formgrader/api/assignments")
+        assert status == 200, assignments
+        assert {item["name"]: item["status"] for item in assignments}.get(ASSIGNMENT) == "released", assignments
+        status, students = client.service(layout.service_name, "GET", "/formgrader/api/students")
+        assert sorted(student["id"] for student in students) == layout.student_names
+    student = layout.student_names[0]
+    client = HubClient(layout.url, student)
+    assert client.login(hub_class.passwords[student])
+    status, _ = client.service(layout.service_name, "GET", "/formgrader/api/assignments")
+    assert status == 403
+    assert any("jupyterhub-singleuser" in line for line in processes_of(layout.grading_account))
+    assert pwd.getpwnam(layout.grading_account).pw_dir == str(layout.course_root().parent)
+    shadow = dict(line.split(":")[:2] for line in Path("/etc/shadow").read_text().splitlines())
+    assert shadow[layout.grading_account].startswith("!"), "the grading account has no password"
+    allowed = {*grp.getgrnam(layout.instructors_group).gr_mem, *grp.getgrnam(layout.students_group).gr_mem}
+    assert layout.grading_account not in allowed and set(layout.grader_names) <= allowed
 
 
 def test_nbgrader_command_line_works_in_each_login_shell(hub_class):
     layout = hub_class.layout
     first, second = layout.student_names
+    # The grading account released 01; the instructor releases it again from their terminal (groupshared).
+    released = as_user(layout.instructor, f"cd {layout.course_root()} && nbgrader release_assignment {ASSIGNMENT} "
+                                          "--force")
+    assert released.returncode == 0, released.stderr
+    assert (layout.course_exchange / "outbound" / ASSIGNMENT).stat().st_uid == pwd.getpwnam(layout.instructor).pw_uid
     listed = as_user(first, "nbgrader list")
     assert listed.returncode == 0 and f"{layout.course_id} {ASSIGNMENT}" in listed.stdout + listed.stderr, listed
     for student in (first, second):
@@ -102,7 +122,7 @@ def test_nbgrader_command_line_works_in_each_login_shell(hub_class):
     assert f"{first} {ASSIGNMENT}" in cached.stdout + cached.stderr
     inbound = as_user(layout.instructor, "nbgrader list --inbound")
     assert all(f"{student} {ASSIGNMENT}" in inbound.stdout + inbound.stderr for student in (first, second)), inbound
-    collected = as_user(layout.instructor, f"cd {layout.course_id} && nbgrader collect {ASSIGNMENT}")
+    collected = as_user(layout.instructor, f"cd {layout.course_root()} && nbgrader collect {ASSIGNMENT}")
     assert collected.returncode == 0, collected.stderr
     assert sorted(path.name for path in (layout.course_root() / "submitted").iterdir()) == [first, second]
     feedback = as_user(first, f"nbgrader fetch_feedback {ASSIGNMENT}")
@@ -110,9 +130,10 @@ def test_nbgrader_command_line_works_in_each_login_shell(hub_class):
 
 
 def test_formgrader_autograde_button_grades_through_the_trusted_grader(hub_class):
-    """What the Autograde button calls (formgrader's API, as the instructor's browser calls it) grades in the sandbox:
-    an honest answer earns its points, a hostile one (the corpus's patched torch.allclose) earns none and its
-    finding is in the graded notebook; ``nbgrader autograde`` in the instructor's terminal grades the same way."""
+    """What the Autograde button calls (the course service's formgrader API, as the second grader's browser calls it)
+    grades in the sandbox: an honest answer earns its points, a hostile one (the corpus's patched torch.allclose)
+    earns none and its finding is in the graded notebook; ``nbgrader autograde`` in the instructor's terminal grades
+    the same way, in the same shared course folder."""
     layout = hub_class.layout
     honest, hostile = layout.student_names
     for student, case in ((honest, "honest_complete"), (hostile, "patch_torch_allclose")):
@@ -120,30 +141,31 @@ def test_formgrader_autograde_button_grades_through_the_trusted_grader(hub_class
         nbformat.write(corpus_case(case).build(answered(fetched, COURSE.source_notebook(ASSIGNMENT)), "/"), fetched)
         shutil.chown(fetched, student)
         assert as_user(student, f"nbgrader submit {ASSIGNMENT}").returncode == 0
-    client = HubClient(layout.url, layout.instructor)
-    assert client.login(hub_class.passwords[layout.instructor])
-    client.start_server()
-    status, collected = client.server("POST", f"/formgrader/api/assignment/{ASSIGNMENT}/collect", {})
+    grader = layout.grader_names[1]
+    client = HubClient(layout.url, grader)
+    assert client.login(hub_class.passwords[grader])
+    formgrader = functools.partial(client.service, layout.service_name)
+    status, collected = formgrader("POST", f"/formgrader/api/assignment/{ASSIGNMENT}/collect", {})
     assert status == 200 and collected["success"], collected
     for student in (honest, hostile):
-        status, graded = client.server("POST", f"/formgrader/api/submission/{ASSIGNMENT}/{student}/autograde", {})
+        status, graded = formgrader("POST", f"/formgrader/api/submission/{ASSIGNMENT}/{student}/autograde", {})
         assert status == 200 and graded["success"], graded
-    scores = {student: client.server("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{student}")[1]["score"]
+    scores = {student: formgrader("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{student}")[1]["score"]
               for student in (honest, hostile)}
     assert scores == {honest: 6.0, hostile: 0.0}
     outcome = json.loads((layout.course_root() / "grading" / ASSIGNMENT / f"{hostile}.json").read_text())
     assert outcome["status"] == "flagged" and any("allclose" in finding for finding in findings_said(outcome))
-    status, notebooks = client.server("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}")
+    status, notebooks = formgrader("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}")
     assert {item["student"]: item["flagged"] for item in notebooks} == {honest: False, hostile: True}  # Flagged?
     graded_notebook = layout.course_root() / "autograded" / hostile / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert "IntegrityFlag" in graded_notebook.read_text() and "allclose" in graded_notebook.read_text()
 
     before = outcome_file_times(layout, (honest, hostile))
-    command = as_user(layout.instructor, f"cd {layout.course_id} && nbgrader autograde {ASSIGNMENT} --force")
+    command = as_user(layout.instructor, f"cd {layout.course_root()} && nbgrader autograde {ASSIGNMENT} --force")
     assert command.returncode == 0, command.stderr
     assert "Trusted grader" in command.stderr
     assert all(after > before[student] for student, after in outcome_file_times(layout, (honest, hostile)).items())
-    status, hostile_now = client.server("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{hostile}")
+    status, hostile_now = formgrader("GET", f"/formgrader/api/submission/{ASSIGNMENT}/{hostile}")
     assert hostile_now["score"] == 0.0
 
 
@@ -161,6 +183,6 @@ def test_make_hub_stop_ends_the_hub_and_every_server(hub_class):
     stopped = hub_class.hub("stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not any(listening(port) for port in (layout.port, layout.proxy_api_port, layout.hub_api_port))
-    for user in (layout.instructor, *layout.student_names):
+    for user in (*layout.grader_names, *layout.student_names, layout.grading_account):
         assert not processes_of(user), f"{user} still has processes"
     assert all(name.startswith(PREFIX) for name in hub_class.passwords)

@@ -1,8 +1,9 @@
 """``make hub`` / ``make hub-stop``: a class on a JupyterHub on this machine (run as root).
 
-``python -m autograd_course.hub start [--students N] [--state DIR] [--port P] [--ip IP] [--prefix P]`` makes the
-groups and accounts (printing each new account's password once), the instructor's course with 01_chain_rule
-released to the private exchange, every student in the gradebook, and starts the hub in the background; run again,
+``python -m autograd_course.hub start [--students N] [--graders N] [--state DIR] [--port P] [--ip IP] [--prefix P]``
+makes the groups and accounts (printing each new account's password once), the course in the grading account's home
+with 01_chain_rule released to the private exchange, every student in the gradebook, and starts the hub (and with it
+the course's formgrader service, run as the grading account) in the background; run again,
 it changes nothing that exists and starts the hub only if it is not running. ``stop [--state DIR] [--purge]``
 ends the hub, the proxy and every user's server; ``--purge`` also removes the accounts, groups and state.
 """
@@ -40,16 +41,17 @@ def as_user(user: str, command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def release_first_assignment(layout: HubLayout) -> None:
-    """01_chain_rule generated and released by the instructor, every student in the gradebook (once)."""
-    course = layout.course_root()
+    """01_chain_rule generated and released by the grading account (as its formgrader would), every student in the
+    gradebook (once)."""
+    course, grader = layout.course_root(), layout.grading_account
     if not (layout.course_exchange / "outbound" / FIRST_ASSIGNMENT).is_dir() \
             or not (layout.course_exchange / FEEDBACK_HOMES).is_dir():
         for step in ("generate_assignment", "release_assignment"):
-            done = as_user(layout.instructor, f"nbgrader {step} {FIRST_ASSIGNMENT} --force --log-level=WARN", course)
+            done = as_user(grader, f"nbgrader {step} {FIRST_ASSIGNMENT} --force --log-level=WARN", course)
             if done.returncode != 0:
-                raise HubError(f"nbgrader {step} as {layout.instructor} failed:\n{done.stdout}{done.stderr}")
+                raise HubError(f"nbgrader {step} as {grader} failed:\n{done.stdout}{done.stderr}")
     for student in accounts.members(layout.students_group):
-        added = as_user(layout.instructor, f"nbgrader db student add {student} --log-level=WARN", course)
+        added = as_user(grader, f"nbgrader db student add {student} --log-level=WARN", course)
         if added.returncode != 0:
             raise HubError(f"nbgrader db student add {student} failed:\n{added.stdout}{added.stderr}")
 
@@ -100,20 +102,33 @@ def start(layout: HubLayout) -> tuple[HubLayout, dict[str, str]]:
     os.chmod(layout.state, 0o711)  # users reach the exchange inside; only root reads the hub's database and secret
     layout = dataclasses.replace(layout, venv=environment_for_everyone(layout.state))
     layout.save()
-    for group in (layout.instructors_group, layout.students_group):
+    for group in groups(layout):
         accounts.ensure_group(group)
+    accounts.ensure_account(layout.grading_account, layout.files_group, with_password=False)
+    accounts.share_home(layout.grading_account, layout.files_group)
+    accounts.configure_account(layout, layout.grading_account, instructor=True)
     passwords = {}
     students = sorted({*layout.student_names, *accounts.members(layout.students_group)})  # and those added later
-    for user, group in [(layout.instructor, layout.instructors_group),
-                        *((student, layout.students_group) for student in students)]:
-        if (password := accounts.ensure_account(user, group)) is not None:
+    graders = sorted({*layout.grader_names, *accounts.members(layout.instructors_group)})
+    for user, user_groups in [*((grader, (layout.instructors_group, layout.files_group)) for grader in graders),
+                              *((student, (layout.students_group,)) for student in students)]:
+        if (password := accounts.ensure_account(user, *user_groups)) is not None:
             passwords[user] = password
-        accounts.configure_account(layout, user, instructor=user == layout.instructor)
+        accounts.configure_account(layout, user, instructor=user in graders)
     accounts.copy_course(layout, this_course().root)
-    prepare_course_folder(layout.exchange_root, layout.course_id, layout.instructor, layout.instructors_group)
+    prepare_course_folder(layout.exchange_root, layout.course_id, layout.grading_account, layout.files_group)
     release_first_assignment(layout)
     start_hub(layout)
     return layout, passwords
+
+
+def groups(layout: HubLayout) -> tuple[str, ...]:
+    return layout.instructors_group, layout.students_group, layout.files_group
+
+
+def people(layout: HubLayout) -> tuple[str, ...]:
+    """Every account a class has: its graders, its students and the grading account."""
+    return *layout.grader_names, *layout.student_names, layout.grading_account
 
 
 def stop(layout: HubLayout, purge: bool = False) -> None:
@@ -126,13 +141,13 @@ def stop(layout: HubLayout, purge: bool = False) -> None:
             time.sleep(0.5)
         else:
             os.killpg(pid, signal.SIGKILL)
-    for user in (layout.instructor, *layout.student_names):
-        if accounts.exists(user):  # a user's server that outlived the hub
+    for user in people(layout):
+        if accounts.exists(user):  # a user's server (or the service) that outlived the hub
             subprocess.run(["pkill", "-TERM", "-u", user, "-f", "jupyterhub-singleuser"], check=False)
     if purge:
-        for user in (layout.instructor, *layout.student_names):
+        for user in people(layout):
             accounts.remove_account(user)
-        for group in (layout.instructors_group, layout.students_group):
+        for group in groups(layout):
             accounts.remove_group(group)
         shutil.rmtree(layout.state, ignore_errors=True)
 
@@ -142,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the hub's state folder")
     parser.add_argument("--students", type=int, default=3)
+    parser.add_argument("--graders", type=int, default=1, help="instructor, then instructor2 ... instructorN")
     parser.add_argument("--ip", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="the hub's port (it also uses the next two)")
+    parser.add_argument("--port", type=int, default=8000, help="the hub's port (it also uses the next three)")
     parser.add_argument("--prefix", default="", help="put before every account and group name")
     parser.add_argument("--purge", action="store_true", help="stop: remove the accounts, groups and state too")
     args = parser.parse_args(argv)
@@ -156,13 +172,15 @@ def main(argv: list[str] | None = None) -> int:
             stop(HubLayout.load(state), args.purge)
             print("The hub is stopped." + (" Accounts, groups and state removed." if args.purge else ""))
             return 0
-        layout = HubLayout(state, args.students, args.ip, args.port, args.prefix)
+        layout = HubLayout(state, args.students, args.graders, args.ip, args.port, args.prefix)
         layout, passwords = start(layout)
     except HubError as error:
         print(f"make hub: {error}", file=sys.stderr)
         return 2
     print(f"The class's hub: {layout.url}  (state: {layout.state}; stop with make hub-stop)")
-    print(f"Instructor: {layout.instructor}; students: {', '.join(layout.student_names)}")
+    print(f"Graders: {', '.join(layout.grader_names)}; students: {', '.join(layout.student_names)}")
+    print(f"Formgrader (for the graders): {layout.service_url}/formgrader  (runs as {layout.grading_account}, "
+          f"who cannot log in; add a grader to the group {layout.instructors_group} and {layout.files_group})")
     if passwords:
         print("New accounts and their passwords, shown this once (only their hashes are kept, in /etc/shadow):")
         for user, password in passwords.items():

@@ -4,7 +4,10 @@ A new account gets a random password, set through chpasswd (so only its hash is 
 returned once for ``make hub`` to print; an existing account keeps its password. Each home is 0700. Each account
 gets a ~/.jupyter/nbgrader_config.py naming the course and the private exchange, so that nbgrader's command line
 works in its login shell and JupyterLab terminal as the Assignments tab does, and its ~/.profile puts the course's
-Python first on PATH. Students do not get formgrader or the course list in JupyterLab; the instructor does.
+Python first on PATH. Students do not get formgrader or the course list in JupyterLab. Graders get the course list,
+which links to the course's formgrader service; that service runs as the grading account, which owns the course
+folder and shares it with the graders through the files group (umask 007 for both, so each can write what the other
+made). The grading account has no password and is in no group the hub lets log in.
 """
 
 import grp
@@ -24,6 +27,11 @@ ENVIRONMENT_FILE = ".autograd-course-hub.sh"  # rewritten by every make hub, rea
 INSTRUCTOR_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
                           "@jupyter/nbgrader:create-assignment"]
 INSTRUCTOR_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list"]
+# A grader's own JupyterLab: formgrader lives in the course's service (one formgrader per gradebook), the course list
+# and the assignment creator stay.
+SERVICE_ONLY_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader"]
+SERVICE_ONLY_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader"]
+SHARED_UMASK = "007"
 
 
 def exists(user: str) -> bool:
@@ -45,17 +53,27 @@ def members(group: str) -> list[str]:
     return sorted(grp.getgrnam(group).gr_mem)
 
 
-def ensure_account(user: str, group: str) -> str | None:
-    """Create ``user`` (a member of ``group``) if missing; the new password, or None for an existing account."""
+def ensure_account(user: str, *groups: str, with_password: bool = True) -> str | None:
+    """Create ``user`` (a member of ``groups``) if missing; the new password, or None for an existing account or one
+    made ``with_password=False`` (its password stays locked, as useradd leaves it)."""
     password = None
     if not exists(user):
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--groups", group, user], check=True)
-        password = secrets.token_urlsafe(9)
-        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--groups", ",".join(groups), user],
+                       check=True)
+        if with_password:
+            password = secrets.token_urlsafe(9)
+            subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
     else:
-        subprocess.run(["usermod", "--append", "--groups", group, user], check=True)
+        subprocess.run(["usermod", "--append", "--groups", ",".join(groups), user], check=True)
     os.chmod(HubLayout.home(user), 0o700)  # classmates cannot browse each other's homes
     return password
+
+
+def share_home(user: str, group: str) -> None:
+    """``user``'s home traversable (not listable) by ``group``: the graders reach the course folder inside."""
+    home = HubLayout.home(user)
+    shutil.chown(home, group=group)
+    os.chmod(home, 0o710)
 
 
 def remove_account(user: str) -> None:
@@ -98,6 +116,9 @@ def nbgrader_config(layout: HubLayout, course_root: Path | None = None) -> str:
                   f"include_course_config(c, {str(course_root)!r})",
                   f"c.CourseDirectory.root = {str(course_root)!r}",
                   f"c.CourseDirectory.db_url = {f'sqlite:///{course_root}/gradebook.db'!r}",
+                  "# Several graders and the formgrader service share the course folder and the exchange's course",
+                  "# through the files group: nbgrader makes what it writes group-writable and lets any of them release.",
+                  "c.CourseDirectory.groupshared = True",
                   "# Formgrader's Autograde button, nbgrader autograde and the API: the sandboxed grader.",
                   "from autograd_course.hub.trusted import use_trusted_grader",
                   "use_trusted_grader(c)"]
@@ -105,31 +126,39 @@ def nbgrader_config(layout: HubLayout, course_root: Path | None = None) -> str:
 
 
 def configure_account(layout: HubLayout, user: str, instructor: bool) -> None:
+    """``user``'s shell environment, nbgrader configuration and which of nbgrader's JupyterLab parts they get:
+    a grader's or the grading account's (``instructor``), or a student's."""
     home = HubLayout.home(user)
-    write_as(user, home / ENVIRONMENT_FILE,
-             f"export PATH=\"{layout.venv / 'bin'}:$PATH\"\nexport OMP_NUM_THREADS=1\n")
+    grades = instructor
+    environment = f"export PATH=\"{layout.venv / 'bin'}:$PATH\"\nexport OMP_NUM_THREADS=1\n"
+    write_as(user, home / ENVIRONMENT_FILE, environment + (f"umask {SHARED_UMASK}\n" if grades else ""))
     profile = home / ".profile"
     text = profile.read_text() if profile.exists() else ""
     if PROFILE_MARK not in text:
         write_as(user, profile, f"{text}\n{PROFILE_MARK}\n. \"$HOME/{ENVIRONMENT_FILE}\"\n")
-    course_root = layout.course_root() if instructor else None
-    write_as(user, home / ".jupyter" / "nbgrader_config.py", nbgrader_config(layout, course_root))
-    if not instructor:
-        write_as(user, home / ".jupyter" / "labconfig" / "page_config.json",
-                 json.dumps({"disabledExtensions": {plugin: True for plugin in INSTRUCTOR_LAB_PLUGINS}}, indent=1))
-        write_as(user, home / ".jupyter" / "jupyter_server_config.json",
-                 json.dumps({"ServerApp": {"jpserver_extensions": {extension: False for extension in
-                                                                   INSTRUCTOR_SERVER_EXTENSIONS}}}, indent=1))
+    write_as(user, home / ".jupyter" / "nbgrader_config.py", nbgrader_config(layout, layout.course_root() if grades
+                                                                            else None))
+    if user == layout.grading_account:
+        return
+    plugins, extensions = ((SERVICE_ONLY_LAB_PLUGINS, SERVICE_ONLY_SERVER_EXTENSIONS) if grades
+                           else (INSTRUCTOR_LAB_PLUGINS, INSTRUCTOR_SERVER_EXTENSIONS))
+    write_as(user, home / ".jupyter" / "labconfig" / "page_config.json",
+             json.dumps({"disabledExtensions": {plugin: True for plugin in plugins}}, indent=1))
+    write_as(user, home / ".jupyter" / "jupyter_server_config.json",
+             json.dumps({"ServerApp": {"jpserver_extensions": {extension: False for extension in extensions}}},
+                        indent=1))
 
 
 def copy_course(layout: HubLayout, repository: Path) -> None:
-    """The instructor's course folder from this repository (config and source/), if it does not exist yet."""
+    """The course folder from this repository (config and source/), if it does not exist yet: the grading
+    account's, the files group's to write too (setgid folders, so what anyone makes below keeps that group)."""
     root = layout.course_root()
     if root.exists():
         return
-    entry = pwd.getpwnam(layout.instructor)
+    owner, group = pwd.getpwnam(layout.grading_account).pw_uid, grp.getgrnam(layout.files_group).gr_gid
     root.mkdir()
     shutil.copy(repository / "nbgrader_config.py", root)
     shutil.copytree(repository / "source", root / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     for path in [root, *root.rglob("*")]:
-        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        os.chown(path, owner, group, follow_symlinks=False)
+        os.chmod(path, 0o2770 if path.is_dir() else 0o660)

@@ -25,6 +25,7 @@ import pwd
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -70,12 +71,19 @@ class PrivateExchange(Exchange):
 class PrivateReleaseAssignment(PrivateExchange, ExchangeReleaseAssignment):
     def init_dest(self):
         super().init_dest()
-        os.chmod(self.inbound_path, INBOUND_MODE)  # nbgrader's 2733 lacks the sticky bit
+        set_mode(self.inbound_path, INBOUND_MODE)  # nbgrader's 2733 lacks the sticky bit
         # nbgrader makes feedback/ at the first release_feedback; before it, fetch_feedback would fail.
         self.ensure_directory(os.path.join(self.course_path, "feedback"), FEEDBACK_LINKS_MODE)
         homes = os.path.join(self.course_path, FEEDBACK_HOMES)
         self.ensure_directory(homes, FEEDBACK_HOMES_MODE)
-        os.chmod(homes, FEEDBACK_HOMES_MODE)
+        set_mode(homes, FEEDBACK_HOMES_MODE)
+
+
+def set_mode(path: str, mode: int) -> None:
+    """``chmod`` unless the mode is already right: another grader (groupshared) releases into folders they do not own
+    and may not chmod."""
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
 
 
 class PrivateFetchAssignment(PrivateExchange, ExchangeFetchAssignment):
@@ -200,13 +208,14 @@ class PrivateReleaseFeedback(PrivateExchange, ExchangeReleaseFeedback):
 
 
 def prepare_course_folder(root: Path, course_id: str, instructor: str, graders_group: str) -> None:
-    """As root: the exchange root (root's, 0755) and the course folder in it (the instructor's, graders' group)."""
+    """As root: the exchange root (root's, 0755) and the course folder in it (the instructor's; the graders' group
+    writes there too, as nbgrader's ``groupshared`` graders do)."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)
     course = root / course_id
     course.mkdir(exist_ok=True)
     shutil.chown(course, instructor, graders_group)
-    os.chmod(course, 0o2755)
+    os.chmod(course, 0o2775)
 
 
 def use_private_exchange(c, root: str) -> None:

@@ -15,6 +15,7 @@ class HubLayout:
 
     state: Path
     students: int = 3
+    graders: int = 1
     ip: str = "127.0.0.1"
     port: int = 8000
     prefix: str = ""
@@ -25,6 +26,16 @@ class HubLayout:
     @property
     def instructor(self) -> str:
         return f"{self.prefix}instructor"
+
+    @property
+    def grader_names(self) -> list[str]:
+        """The people who grade: ``instructor``, then ``instructor2`` ... ``instructor<graders>``."""
+        return [self.instructor, *(f"{self.instructor}{number}" for number in range(2, self.graders + 1))]
+
+    @property
+    def grading_account(self) -> str:
+        """The account the course's formgrader service runs as (nbgrader's ``grader-<course>``); nobody logs in as it."""
+        return f"{self.prefix}grader-{self.course_id}"
 
     @property
     def student_names(self) -> list[str]:
@@ -38,6 +49,17 @@ class HubLayout:
     @property
     def students_group(self) -> str:
         return f"{self.prefix}nbgrader-{self.course_id}"
+
+    @property
+    def files_group(self) -> str:
+        """The Unix group sharing the course folder and the submissions: the graders and the grading account. Not a
+        hub group, so the grading account cannot log in."""
+        return f"{self.prefix}grading-{self.course_id}"
+
+    @property
+    def service_name(self) -> str:
+        """The JupyterHub service running the course's formgrader, named after the course as nbgrader's demo does."""
+        return self.course_id
 
     # -- where -----------------------------------------------------------------------------------------
     @property
@@ -53,14 +75,14 @@ class HubLayout:
         return Path("/home") / user
 
     def course_root(self) -> Path:
-        """The instructor's course folder: nbgrader_config.py and source/, as in this repository."""
-        return self.home(self.instructor) / self.course_id
+        """The course folder (nbgrader_config.py and source/, as in this repository), in the grading account's home."""
+        return self.home(self.grading_account) / self.course_id
 
     @property
     def url(self) -> str:
         return f"http://{self.ip}:{self.port}"
 
-    # The hub's two internal ports follow the public one, so that one number configures a hub.
+    # The hub's internal ports follow the public one, so that one number configures a hub.
     @property
     def proxy_api_port(self) -> int:
         return self.port + 1
@@ -68,6 +90,15 @@ class HubLayout:
     @property
     def hub_api_port(self) -> int:
         return self.port + 2
+
+    @property
+    def service_port(self) -> int:
+        return self.port + 3
+
+    @property
+    def service_url(self) -> str:
+        """The formgrader service through the hub, as graders reach it."""
+        return f"{self.url}/services/{self.service_name}"
 
     # -- stored ----------------------------------------------------------------------------------------
     def save(self) -> None:

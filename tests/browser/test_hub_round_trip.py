@@ -251,10 +251,10 @@ def test_a_class_round_trip_on_the_hub(browser: Browser, hub_class):
     submit(students[b], fetched, b, 2, shots)
 
     teacher = logged_in(browser, layout, layout.instructor, passwords[layout.instructor], shots)
-    teacher.goto(f"{layout.url}/user/{layout.instructor}/formgrader/manage_assignments")
+    teacher.goto(f"{layout.service_url}/formgrader/manage_assignments")
     row = teacher.locator("#main-table tr").filter(has_text=ASSIGNMENT)
     formgrader_button(teacher, row, "collect", "Successfully collected", shots, "instructor-collected")
-    teacher.goto(f"{layout.url}/user/{layout.instructor}/formgrader/manage_submissions/{ASSIGNMENT}")
+    teacher.goto(f"{layout.service_url}/formgrader/manage_submissions/{ASSIGNMENT}")
     for student in (a, b):
         row = teacher.locator("#main-table tr").filter(has_text=student)
         formgrader_button(teacher, row, "autograde", "Successfully autograded", shots, f"instructor-autograded-{student}")
