@@ -330,10 +330,10 @@ CASES = [
          "modifies a shipped file (data.txt)"),
     # code run on the submission's behalf by a library is still the submission's
     Case("numpy_load_runs_pickle", hostile(smuggled("numpy.load('payload.bin', allow_pickle=True)")), 0, "flagged",
-         "pickle.find_class (builtins.exec)"),
+         "pickle.find_class builtins.exec"),
     Case("torch_load_runs_pickle", hostile(smuggled(
         "try:\n    torch.load('payload.bin', weights_only=False)\nexcept RuntimeError:\n    pass")), 0, "flagged",
-         "pickle.find_class (builtins.exec)"),
+         "pickle.find_class builtins.exec"),
     Case("annotation_evaluated_by_typing", hostile(evaluated(SKIP_TESTS)), 0, "flagged",
          "no evidence that its code started"),
     Case("dataclass_string_annotation", hostile(evaluated(

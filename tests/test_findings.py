@@ -10,12 +10,12 @@ from autograd_course.report.records import Assignment, Submission
 from autograd_course.report.statistics import integrity_counts
 
 POLICY = Finding("ex1_answer", 2, "uses getattr", "getattr(torch, 'exp')(x)", "call the function by its name")
-GUARD = Finding("found when ex1_tests ran", 0, "tamper replaced", "torch.allclose")
+GUARD = Finding("found when ex1_tests ran", 0, "tamper replaced torch.allclose")
 
 
 def test_a_finding_renders_its_place_line_rule_and_code():
     assert str(POLICY) == "ex1_answer line 2: uses getattr (getattr(torch, 'exp')(x))"
-    assert str(GUARD) == "found when ex1_tests ran: tamper replaced (torch.allclose)"
+    assert str(GUARD) == "found when ex1_tests ran: tamper replaced torch.allclose"
     assert str(Finding("after the run", 0, "the guard's channel was flooded")) == \
         "after the run: the guard's channel was flooded"
 
@@ -49,14 +49,14 @@ def test_the_report_counts_findings_by_their_rule_field():
                    Submission("cy", ("cy", "", "", ""), "graded", 6)]
     counts = integrity_counts(Assignment("01_chain_rule", 6, [], [], [], submissions))
     assert [(count.rule, count.findings, count.submissions) for count in counts] == [
-        ("uses getattr", 2, ["ada", "bob"]), ("tamper replaced", 1, ["ada"])]
+        ("uses getattr", 2, ["ada", "bob"]), ("tamper replaced torch.allclose", 1, ["ada"])]
 
 
 def test_a_guard_report_is_taken_as_plain_text_whatever_the_kernel_put_in_it():
     names = {"d1": "ex1_answer", "d2": "ex1_tests"}
     assert guard_finding({"cell": "d1", "line": 3, "kind": "escape", "event": "open", "detail": "/etc/passwd"},
-                         names) == Finding("ex1_answer", 3, "escape open", "/etc/passwd")
+                         names) == Finding("ex1_answer", 3, "escape open /etc/passwd")
     assert guard_finding({"next_cell": "d2", "kind": "tamper", "event": "replaced", "detail": "torch.allclose"},
                          names) == GUARD
     forged = guard_finding({"cell": ["d1"], "line": "2; rm -rf /", "kind": {"x": 1}, "event": None, "detail": 7}, names)
-    assert forged == Finding("an answer cell", 0, "{'x': 1} None", "7")
+    assert forged == Finding("an answer cell", 0, "{'x': 1} None 7")

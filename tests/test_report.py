@@ -49,7 +49,7 @@ SIGNED = "stu-float-1"
 SIGNATURE = f'# by {" ".join(NAMES[SIGNED])}\nAUTHOR = "{" ".join(NAMES[SIGNED])}, {SIGNED}"\n'
 # What simulate's CHEAT (torch.allclose replaced) is found by: the answer policy, then the audit hook.
 # The cheat makes the kernel's checks pass on a wrong value, which the values judged outside the kernel contradict.
-CHEAT_RULES = ("assigns the attribute allclose of an object it did not create", "tamper replaced",
+CHEAT_RULES = ("assigns the attribute allclose of an object it did not create", "tamper replaced torch.allclose",
                "the kernel reported it passed, but a visible case fails when its values are judged outside it")
 
 

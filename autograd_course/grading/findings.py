@@ -42,11 +42,13 @@ class Finding:
 
 
 def guard_finding(report: dict, cell_names: dict[str, str]) -> Finding:
-    """A report of the in-kernel guard as a finding: 'ex1_answer line 2: escape open (...)', or 'found when ex1_tests
-    ran: tamper replaced (torch.isclose)'. The report comes from the kernel: every field is taken as plain text."""
+    """A report of the in-kernel guard as a finding: 'ex1_answer line 2: escape open /etc/passwd', or 'found when
+    ex1_tests ran: tamper replaced torch.isclose'. What the guard saw touched is part of the rule (the class report
+    counts 'tamper replaced torch.isclose' apart from other replacements). The report comes from the kernel: every
+    field is taken as plain text."""
     if report.get("cell"):
         where = cell_names.get(str(report["cell"]), "an answer cell")
         line = report["line"] if isinstance(report.get("line"), int) and report["line"] > 0 else 0
     else:
         where, line = f"found when {cell_names.get(str(report.get('next_cell')), 'a cell')} ran", 0
-    return Finding(where, line, f"{report.get('kind')} {report.get('event')}", str(report.get("detail", "")))
+    return Finding(where, line, f"{report.get('kind')} {report.get('event')} {report.get('detail', '')}".strip())

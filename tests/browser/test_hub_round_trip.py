@@ -181,23 +181,26 @@ def command(page: Page, label: str) -> None:
     page.keyboard.press("Enter")
 
 
-def in_a_terminal(page: Page, student: str, line: str, output: str, seconds: float = 30) -> str:
-    """Type ``line`` into a new JupyterLab terminal; what it wrote to ``~/output`` (typed again if the shell was not
-    listening yet)."""
-    command(page, "New Terminal")
-    terminal = page.locator(".jp-Terminal .xterm").locator("visible=true").first
-    expect(terminal).to_be_visible(timeout=SERVER_MS)
+def in_a_terminal(page: Page, student: str, line: str, output: str, shots: Shots, seconds: float = 20) -> str:
+    """Type ``line`` into a JupyterLab terminal; what it wrote to ``~/output``. Keys typed before the shell reads its
+    terminal are lost, in part or whole, so each try starts with Ctrl+C (a fresh prompt) and types again; and a
+    terminal whose connection never came up is replaced by a new one."""
     written = HubLayout.home(student) / output
-    for _ in range(3):  # keys typed before the shell reads its terminal are lost, in part or whole
-        terminal.click()
-        page.keyboard.press("Control+c")  # a fresh prompt, without what an earlier attempt left half typed
-        page.keyboard.type(line + "\n")
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if written.is_file() and written.read_text().strip():
-                return written.read_text()
-            time.sleep(0.5)
-    raise AssertionError(f"the terminal never ran {line!r}")
+    for _ in range(3):
+        command(page, "New Terminal")
+        terminal = page.locator(".jp-Terminal .xterm").locator("visible=true").last
+        expect(terminal).to_be_visible(timeout=SERVER_MS)
+        for _ in range(3):
+            terminal.click()
+            page.keyboard.press("Control+c")
+            page.keyboard.type(line + "\n")
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if written.is_file() and written.read_text().strip():
+                    return written.read_text()
+                time.sleep(0.5)
+    shots(page, f"{student}-terminal-never-ran")
+    raise AssertionError(f"the terminal never ran {line!r} (screenshot in {shots.folder})")
 
 
 def opened_from_path(page: Page, path: str, shots: Shots, step: str) -> str:
@@ -219,7 +222,7 @@ def classmates_work_stays_closed(page: Page, layout: HubLayout, student: str, cl
     page.goto(f"{layout.url}/user/{student}/lab")
     expect(page.locator(".jp-DirListing")).to_be_visible(timeout=SERVER_MS)
     peek = in_a_terminal(page, student, f"ln -sfn /home/{classmate} ~/classmate; "
-                                        f"cat /home/{classmate}/{work} 2>&1 | tee ~/peek.txt", "peek.txt")
+                                        f"cat /home/{classmate}/{work} 2>&1 | tee ~/peek.txt", "peek.txt", shots)
     shots(page, f"{student}-terminal-peek")
     assert peek.strip() == f"cat: /home/{classmate}/{work}: Permission denied"
     page.locator("#filebrowser .jp-ToolbarButtonComponent[title^='Refresh']").click()
