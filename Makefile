@@ -40,10 +40,11 @@ lab: setup
 # notebook nbval replays, is one work unit that stays on one worker, so its fixtures are built once; a file whose
 # tests would keep a worker busy for minutes is cut into smaller units (tests/work_units.py). Units are
 # handed out in the order collected, the longest first, not reordered by size (--no-loadscope-reorder).
+# Every test's time goes to build/make-test.xml (JUnit XML), to find what keeps a worker busy.
 TEST_WORKERS ?= $(shell nproc)
 test: setup
 	$(PYTHON) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=12 \
-	  --nbval --nbval-current-env solutions/ tests/
+	  --junitxml=build/make-test.xml --nbval --nbval-current-env solutions/ tests/
 
 # Every exercise's failure message in JupyterLab, one mistake per exercise, for a person to read (not a CI test):
 # screenshots/every_message/<id>/. ASSIGNMENT=<id> reads one notebook.
