@@ -11,13 +11,18 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import nbformat
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
 
 from adversarial_corpus import CASES
-from autograd_course.grading.gradebook_writer import copy_other_files
+from autograd_course.course import this_course
+from autograd_course.grading.gradebook_writer import SaveAutoGradesOnce, copy_other_files
 from autograd_course.grading.late_penalty import UnreadableTimestamp, read_timestamp
 from grading_course import ASSIGNMENT, grade, make_course, outcome, solved, submit
 
+COURSE = this_course()
 DUE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 # Each student's submission: its timestamp (as nbgrader's exchange writes it into timestamp.txt) and its work.
 SUBMISSIONS = {"ada": (DUE - timedelta(hours=1), "honest_complete"),
@@ -189,3 +194,44 @@ def test_the_autograded_folder_gets_the_students_regular_files_and_no_link_or_fi
     copied = sorted(str(path.relative_to(target)) for path in target.rglob("*"))
     assert copied == ["data", "data/points.csv", "timestamp.txt"]
     assert (target / "data" / "points.csv").read_text() == "1,2\n"
+
+
+def gradebook_rows(db_url: str, student: str) -> dict[str, tuple]:
+    with Gradebook(db_url) as gradebook:
+        notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {**{grade.name: (grade.auto_score, grade.needs_manual_grade) for grade in notebook.grades},
+                **{f"comment {comment.name}": comment.auto_comment for comment in notebook.comments}}
+
+
+@pytest.mark.parametrize("student", ["ada", "mallory"])
+def test_the_one_commit_save_writes_the_rows_nbgraders_save_autogrades_writes(graded, tmp_path, student):
+    """SaveAutoGradesOnce against nbgrader's SaveAutoGrades, each from the same stale rows (scores cleared, comments
+    set, one cell graded by hand so that it needs a review) and the same graded notebook, with one answer left as
+    released (its comment: "No response.")."""
+    graded_notebook = nbformat.read(graded / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    released = nbformat.read(COURSE.student_notebook(ASSIGNMENT), 4)
+    unanswered = next(cell for cell in released.cells if cell.metadata.get("nbgrader", {}).get("solution"))
+    graded_notebook.cells = [unanswered if cell.metadata.get("nbgrader", {}).get("grade_id") ==
+                             unanswered.metadata.nbgrader.grade_id else cell for cell in graded_notebook.cells]
+    rows = {}
+    for save in (SaveAutoGrades, SaveAutoGradesOnce):
+        db = tmp_path / f"{save.__name__}.db"
+        shutil.copy(graded / "gradebook.db", db)
+        url = f"sqlite:///{db}"
+        with Gradebook(url) as gradebook:
+            notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            for grade in notebook.grades:
+                grade.auto_score, grade.needs_manual_grade = None, True
+            notebook.grades[0].manual_score = 0.5
+            for comment in notebook.comments:
+                comment.auto_comment = "stale"
+            gradebook.db.commit()
+        resources = {"nbgrader": {"notebook": ASSIGNMENT, "assignment": ASSIGNMENT, "student": student, "db_url": url}}
+        if save is SaveAutoGrades:
+            save().preprocess(graded_notebook, resources)
+        else:
+            with Gradebook(url) as gradebook:
+                save(gradebook).preprocess(graded_notebook, resources)
+        rows[save] = gradebook_rows(url, student)
+    assert rows[SaveAutoGradesOnce] == rows[SaveAutoGrades]
+    assert "No response." in rows[SaveAutoGrades].values() and "stale" not in rows[SaveAutoGrades].values()

@@ -1,18 +1,19 @@
 """Scores into nbgrader's gradebook and autograded folder, as nbgrader's own autograde writes them.
 
 The graded notebook goes to ``autograded/<student>/<id>/`` with the student's other files, and its scores through
-nbgrader's ``SaveAutoGrades``; a rejected submission's grades are set to 0. Only the grader's own thread writes, so
-SQLite has one writer.
+nbgrader's ``SaveAutoGrades`` steps, committed once per notebook; a rejected submission's grades are set to 0. Only
+the grader's own thread writes, so SQLite has one writer.
 """
 
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from ..release import record_in_gradebook
 from .late_penalty import LatePenalty, penalised_score
@@ -37,6 +38,27 @@ def copy_other_files(submitted_dir: Path, target: Path) -> None:
                 copied = target / path.relative_to(submitted_dir)
                 copied.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, copied)
+
+
+class SaveAutoGradesOnce(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades`` in an open gradebook, committing the notebook's scores once: nbgrader's opens a
+    gradebook of its own and commits after every cell, and each commit is an fsync (about 20 ms here)."""
+
+    def __init__(self, gradebook: Gradebook, **kwargs):
+        super().__init__(**kwargs)
+        self.open_gradebook = gradebook
+
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        self.notebook_id, self.assignment_id, self.student_id = ids["notebook"], ids["assignment"], ids["student"]
+        # SaveAutoGrades' cell steps find rows through self.gradebook and commit through self.gradebook.db: here,
+        # the commits only flush, and the one commit comes after the last cell.
+        self.gradebook = SimpleNamespace(find_grade=self.open_gradebook.find_grade,
+                                         find_comment=self.open_gradebook.find_comment,
+                                         db=SimpleNamespace(commit=self.open_gradebook.db.flush))
+        nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+        self.open_gradebook.db.commit()
+        return nb, resources
 
 
 class GradebookWriter:
@@ -79,11 +101,11 @@ class GradebookWriter:
         target.mkdir(parents=True)
         copy_other_files(submitted_dir, target)
         nbformat.write(notebook, target / f"{self.assignment}.ipynb")
-        with Gradebook(self.db_url, self.course_id) as gradebook:
-            self.open_submission(gradebook, student, submitted_dir)
         resources = {"nbgrader": {"notebook": self.assignment, "assignment": self.assignment, "student": student,
                                   "db_url": self.db_url}}
-        SaveAutoGrades().preprocess(notebook, resources)
+        with Gradebook(self.db_url, self.course_id) as gradebook:
+            self.open_submission(gradebook, student, submitted_dir)
+            SaveAutoGradesOnce(gradebook).preprocess(notebook, resources)
         self.late.assign(notebook, resources)
         return self.scores(student)
 
