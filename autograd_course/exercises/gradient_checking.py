@@ -139,11 +139,17 @@ def judge_numerical_gradient(seen, name, point, dtype="float64", requires_grad=F
     after, before = seen["x after"], tensor_of(point, dtype)
     same_kind = type(after) is torch.Tensor and after.dtype == before.dtype and after.shape == before.shape
     change = (after.double() - before.double()).abs().max().item() if same_kind and after.numel() else 0.0
+    # the hint names what changed
+    if not same_kind:
+        hint = "x itself was converted: leave it alone (no x.data = ...) and convert a copy, x.detach().to(torch.float64)"
+    elif seen["x requires_grad"] != requires_grad:
+        hint = "x's requires_grad was switched: leave x's flag alone and take the copy x.detach().to(torch.float64).clone()"
+    else:
+        hint = "work on x.detach().to(torch.float64).clone(): for a float64 x, .to(torch.float64) is x itself"
     expect_true(same_kind and seen["x requires_grad"] == requires_grad and change == 0,
                 what=f"x after {case}", expected=f"unchanged (torch.{dtype}, requires_grad={requires_grad})",
                 got=f"{getattr(after, 'dtype', type(after).__name__)}, requires_grad={seen['x requires_grad']}, "
-                    f"values changed by up to {change:.1e}",
-                hint="work on x.detach().to(torch.float64).clone(): for a float64 x, .to(torch.float64) is x itself")
+                    f"values changed by up to {change:.1e}", hint=hint)
 
 
 check_numerical_gradient = Check("check_numerical_gradient", observe_numerical_gradient, judge_numerical_gradient)

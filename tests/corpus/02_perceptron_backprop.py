@@ -39,6 +39,10 @@ CASES = [
     Mistake("ex1-per-element", loss(
         "    return -(y_true * torch.log(y_pred) + (1 - y_true) * torch.log(1 - y_pred))\n"),
         fails="ex1_tests", hint="not one loss per element", why="no reduction"),
+    Mistake("ex1-mean-keepdim", loss(
+        "    return -(y_true * torch.log(y_pred) + (1 - y_true) * torch.log(1 - y_pred)).mean(dim=0, keepdim=True)\n"),
+        fails="ex1_tests", hint="return the mean as a 0-d tensor: .mean() with no dim or keepdim, not shape (1,)",
+        why="the right mean of a batch, of shape (1,)"),
     Mistake("ex1-log10", loss(
         "    return -(y_true * torch.log10(y_pred) + (1 - y_true) * torch.log10(1 - y_pred)).mean()\n"),
         fails="ex1_tests", hint="not log10", why="log means log10 on a calculator"),

@@ -152,6 +152,11 @@ CASES = [
             fails="ex3_tests", hint="not the vector of products", why="forgets the sum of the dot product"),
     Mistake("ex3-returns-gradient", directional(GRAD_AND_STEP + "    return leaf.grad\n"),
             fails="ex3_tests", hint="not the gradient itself", why="stops at ∇f"),
+    Mistake("ex3-keeps-a-dimension", directional(GRAD_AND_STEP + "    return (leaf.grad * step / step.norm()).sum(0, keepdim=True)\n"),
+            fails="ex3_tests", hint="a 0-dimensional tensor (shape ()), not of shape (1,)",
+            why="the right number in a tensor of shape (1,): a shape slip, not a normalisation one"),
+    Mistake("ex3-returns-float", directional(GRAD_AND_STEP + "    return (leaf.grad @ (step / step.norm())).item()\n"),
+            fails="ex3_tests", hint="return a 0-dimensional torch.Tensor", why="the prompt asks for a tensor"),
     Mistake("ex3-integer-direction", directional(
         FLOAT_LEAF + "    f(leaf).backward()\n    step = torch.tensor(direction)\n    return leaf.grad @ (step / step.norm())\n"),
         fails="ex3_tests", hint="'floating point' in the message means an integer tensor", why="whole-number direction"),
