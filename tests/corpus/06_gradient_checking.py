@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 06_gradient_checking."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def numerical_gradient(body: str) -> dict[str, str]:
@@ -123,7 +123,7 @@ CASES = [
         "            above[i] += h\n"
         "            below[i] -= h\n"
         "            gradient[i] = (f(above) - f(below)) / (2 * h)\n"
-        "    return gradient\n"), fails="ex1_tests", hint="x may be 0-dim",
+        "    return gradient\n"), fails="ex1_tests", hint="x[i] of a matrix is a whole row",
             why="len() and x[i] assume a vector"),
     # "Leave x exactly as it was": each way of changing it gets the hint that names it.
     Mistake("ex1-flag-switched-off", numerical_gradient("    x.requires_grad_(False)\n" + LOOP.format(
@@ -231,4 +231,9 @@ CASES = [
         "                        for e, d in zip(torch.eye(point.numel(), dtype=torch.float64), direction.flatten()))")),
             fails="ex2_tests", hint="two evaluations, not one pair per element",
             why="the full numerical gradient dotted with v: 2n evaluations, and another truncation error"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex1-tests-itself", {"ex1_answer": loop()["ex1_answer"]
+                                 + "\n\ncheck_central_difference(numerical_gradient, [1.0, -2.0, 0.5], 0.1)\n"},
+            finding="uses check_central_difference, a check of the tests",
+            why="copies the test cell's check into the answer"),
 ]
