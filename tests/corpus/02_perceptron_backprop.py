@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 02_perceptron_backprop."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def loss(body: str) -> dict[str, str]:
@@ -123,4 +123,8 @@ CASES = [
         "    p = torch.sigmoid(weight * x + bias)\n"
         "    return torch.autograd.grad(F.binary_cross_entropy(p, torch.tensor(y)), (weight, bias))\n"),
         fails="ex2_tests", hint="called torch.autograd.grad 1 time", why="breaks the rule with another autograd API"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex2-tests-itself", gradients(P + "    return (p - y) * x, p - y\n\n\n"
+                                          "check_gradients(neuron_gradients, 6.7, 0.0, 1.0, 0.0)\n"),
+            finding="uses check_gradients, a check of the tests", why="copies the test cell's check into the answer"),
 ]

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 03_partial_derivatives."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def partials(body: str) -> dict[str, str]:
@@ -166,4 +166,9 @@ CASES = [
         "    unit, h = step / step.norm(), 1e-6\n"
         "    return (f(start + h * unit) - f(start - h * unit)) / (2 * h)\n"),
         fails="ex3_tests", hint="rule is to compute the gradient with autograd", why="breaks the rule"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex1-tests-itself", partials("    x, y = torch.tensor(x), torch.tensor(y)\n"
+                                         "    return torch.stack([2 * x * y, x**2 + torch.cos(y)])\n\n\n"
+                                         "check_partials(partials_by_hand, 1.5, 0.5)\n"),
+            finding="uses check_partials, a check of the tests", why="copies the test cell's check into the answer"),
 ]

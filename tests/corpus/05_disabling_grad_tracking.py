@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 05_disabling_grad_tracking."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def evaluate_answer(body):
@@ -138,4 +138,8 @@ CASES = [
             fails="ex3_tests", hint="raised RuntimeError", why="works only for one element"),
     Mistake("ex3-copy-from-tracked", snapshot_answer("torch.empty_like(t).copy_(t)"),
             fails="ex3_tests", hint="a copy made from t by clone() or copy_() is recorded", why="copy_ from t is recorded"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex3-tests-itself", {"ex3_answer": "def snapshot(t):\n    return t.detach().clone()\n\n\n"
+                                               "check_snapshot(snapshot, 't = x**2 at x = 3')\n"},
+            finding="uses check_snapshot, a check of the tests", why="copies the test cell's check into the answer"),
 ]
