@@ -232,7 +232,8 @@ def judge_snapshot(seen, case):
                 hint="do not modify t; make a new tensor")
     expect_true(saved.dtype == t.dtype and saved.shape == t.shape, what=f"the {what}",
                 expected=f"dtype {t.dtype}, shape {tuple(t.shape)}", got=f"dtype {saved.dtype}, shape {tuple(saved.shape)}",
-                hint="copy the tensor itself; a round trip through Python numbers loses its dtype")
+                hint=f"keep t's {'dtype' if saved.dtype != t.dtype else 'shape'}: copy the tensor itself, with no "
+                     "conversion or reshaping on the way")
     expect_close(saved, t, what=f"the {what} after it was changed in place",
                  hint="detach() and numpy() share t's memory (section 3.4): the snapshot needs memory of its own")
 
