@@ -152,6 +152,13 @@ CASES = [
             fails="ex3_tests", hint="not the vector of products", why="forgets the sum of the dot product"),
     Mistake("ex3-returns-gradient", directional(GRAD_AND_STEP + "    return leaf.grad\n"),
             fails="ex3_tests", hint="not the gradient itself", why="stops at ∇f"),
+    # A wrong rate that is no known slip gets the general hint, not a normalisation one it does not need.
+    Mistake("ex3-gradient-at-direction", directional(
+        "    leaf = torch.tensor(direction, dtype=torch.float32, requires_grad=True)\n"
+        "    f(leaf).backward()\n    step = torch.tensor(direction, dtype=torch.float32)\n"
+        "    return leaf.grad @ (step / step.norm())\n"),
+            fails="ex3_tests", hint="use the gradient at the given point and the given direction scaled to length 1",
+            why="normalises the direction, but takes the gradient at the direction instead of the point"),
     Mistake("ex3-keeps-a-dimension", directional(GRAD_AND_STEP + "    return (leaf.grad * step / step.norm()).sum(0, keepdim=True)\n"),
             fails="ex3_tests", hint="a 0-dimensional tensor (shape ()), not of shape (1,)",
             why="the right number in a tensor of shape (1,): a shape slip, not a normalisation one"),
