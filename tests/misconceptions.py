@@ -7,6 +7,8 @@ the real grader must give it:
 - ``Correct``: a right answer written differently from the reference: full marks, no finding.
 - ``Mistake``: a misconception (or a broken rule): the test cell ``fails`` scores 0, its output contains
   ``hint`` (a phrase of the message that names this mistake), and every other test cell keeps its points.
+- ``Flagged``: an answer that breaks one of the answer rules (README, point 6): grading flags the notebook, scores it
+  0 and records a finding whose rule contains ``finding``; ``make validate`` reports the same findings.
 """
 
 import copy
@@ -30,6 +32,14 @@ class Mistake:
     fails: str  # grade id of the test cell that must fail
     hint: str  # a phrase the failing cell's message must contain
     why: str = field(default="", compare=False)  # the misconception, for the reader
+
+
+@dataclass(frozen=True)
+class Flagged:
+    name: str
+    answers: dict[str, str]
+    finding: str  # a phrase of the rule the finding states
+    why: str = field(default="", compare=False)
 
 
 def exercise(grade_id: str) -> str:

@@ -1,4 +1,5 @@
-"""Every exercise rejects the mistakes students make, with a hint naming each, and accepts every correct answer.
+"""Every exercise rejects the mistakes students make, with a hint naming each, accepts every correct answer, and
+flags every broken answer rule as make validate does.
 
 Each assignment's corpus (tests/corpus/<id>.py) is graded in one batch by the real, sandboxed grader; scores are read
 from nbgrader's gradebook and messages from the autograded notebooks.
@@ -10,9 +11,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograd_course.validate import policy_findings
 from conftest import ASSIGNMENTS, COURSE
-from grading_course import grade, make_course, outcome, solved, submit
-from misconceptions import Correct, Mistake, exercise, exercises_of, load, with_answers
+from grading_course import findings_said, grade, make_course, outcome, solved, submit
+from misconceptions import Correct, Flagged, Mistake, exercise, exercises_of, load, with_answers
 from notebook_cells import grade_cells, nbgrader
 
 CORPORA = {assignment: load(assignment) for assignment in ASSIGNMENTS}
@@ -90,6 +92,14 @@ def test_reference_answers_earn_full_marks_without_findings(graded, assignment):
 def test_case_scores_as_it_should_with_its_hint(graded, assignment, case):
     root = graded.root(assignment)
     recorded = outcome(root, case.name, assignment)
+    if isinstance(case, Flagged):
+        assert (recorded["status"], recorded["score"]) == ("flagged", 0), recorded
+        path = root / "submitted" / case.name / assignment / f"{assignment}.ipynb"
+        validated = [str(finding) for finding in policy_findings(nbformat.read(path, as_version=4), path.parent)]
+        # grading runs a flagged notebook too, and may find more there (values its checks did not expect)
+        assert set(validated) <= set(findings_said(recorded)), "make validate finds what grading does not"
+        assert any(case.finding in finding for finding in validated), f"{case.name}: {case.finding!r} not in {validated}"
+        return
     assert (recorded["status"], recorded["findings"]) == ("graded", []), recorded
     scores = cell_scores(root, assignment, case.name)
     source = nbformat.read(root / "source" / assignment / f"{assignment}.ipynb", as_version=4)

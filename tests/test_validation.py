@@ -11,7 +11,7 @@ from nbgrader.validator import Validator
 
 from autograd_course.validate import POLICY_ERROR, policy_findings, validate
 from conftest import COURSE
-from misconceptions import Correct, load, with_answers
+from misconceptions import Correct, Flagged, load, with_answers
 from notebook_cells import answered, grade_cells
 
 TCP_WARNING = "without encryption"
@@ -117,13 +117,17 @@ def test_jupyterlab_validate_button_shows_the_findings(tmp_path, monkeypatch):
         assert "instead: getattr(obj, name) -> write obj.name" in cell["raw_error"]
 
 
-def test_make_validate_finds_nothing_in_the_misconception_corpus(assignment_id):
-    """Grading records no finding for any case of the corpus (test_misconceptions); make validate's policy agrees
-    on every one, and passes the correct answers of 01 outright."""
+def test_make_validate_finds_what_grading_finds_in_the_misconception_corpus(assignment_id):
+    """Grading records no finding for any case of the corpus but its broken rules (test_misconceptions); make
+    validate's policy agrees on every one, and passes the correct answers of 01 outright."""
     reference = answered(COURSE.student_notebook(assignment_id), COURSE.source_notebook(assignment_id))
     folder = COURSE.root / "notebooks" / assignment_id  # named after the assignment, as a student's folder is
     for case in load(assignment_id):
-        assert policy_findings(with_answers(reference, case), folder) == [], case.name
+        rules = [finding.rule for finding in policy_findings(with_answers(reference, case), folder)]
+        if isinstance(case, Flagged):
+            assert any(case.finding in rule for rule in rules), (case.name, rules)
+        else:
+            assert rules == [], case.name
 
 
 def test_make_validate_passes_the_correct_answers_of_01(tmp_path):

@@ -1,7 +1,7 @@
 """A visible test already fails for the common mistakes (issue 23): the student learns before grading.
 
-For the notebooks listed, every misconception of the corpus fails the visible calls of its test cell (the part
-above ``### BEGIN HIDDEN TESTS``), with the hint grading gives it, judged as in test_judged_checks.
+For the notebooks listed, every misconception of the corpus (but those named below) fails the visible calls of its
+test cell (the part above ``### BEGIN HIDDEN TESTS``), with the hint grading gives it, judged as in test_judged_checks.
 """
 
 import pytest
@@ -15,8 +15,16 @@ from notebook_cells import grade_cells, nbgrader
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 # The notebooks whose visible tests catch every misconception of their corpus.
-CAUGHT_IN_VIEW = ["12_forward_mode", "13_memory_of_backward"]
-CASES = [(assignment, case) for assignment in CAUGHT_IN_VIEW for case in load(assignment) if isinstance(case, Mistake)]
+CAUGHT_IN_VIEW = ["01_chain_rule", "02_perceptron_backprop", "03_partial_derivatives", "04_mlp_nan_diagnosis",
+                  "05_disabling_grad_tracking", "06_gradient_checking", "07_graph_anatomy", "08_nonscalar_backward",
+                  "09_higher_order_gradients", "10_custom_autograd_function", "11_debugging_gradients",
+                  "12_forward_mode", "13_memory_of_backward"]
+# Answers fitted to the visible case (its value returned for every input): only the hidden tests can catch them.
+FITTED_TO_THE_VISIBLE_CASE = {("01_chain_rule", "ex1-hard-coded"), ("04_mlp_nan_diagnosis", "ex2-float32-hard-coded")}
+# Still left to the hidden tests (issue 23): 06 ex2's visible cell has no lines left for the inputs that show them.
+NOT_YET_IN_VIEW = {("06_gradient_checking", name) for name in ("ex2-epsilon", "ex2-float32", "ex2-per-element")}
+CASES = [(assignment, case) for assignment in CAUGHT_IN_VIEW for case in load(assignment) if isinstance(case, Mistake)
+         and (assignment, case.name) not in FITTED_TO_THE_VISIBLE_CASE | NOT_YET_IN_VIEW]
 
 
 def visible_failure(assignment: str, case: Mistake) -> str | None:

@@ -73,6 +73,9 @@ def doubling_at_a_leaf():
     return (lambda t: t * 2), x, [], []
 
 
+UNTRACKED_WEIGHTS = "every tensor f touches must be untracked, not only x: turn grad mode off"
+
+
 def weighted(powers: int) -> float:
     return float(torch.tensor(WEIGHT, dtype=torch.float64) @ torch.tensor(POINT, dtype=torch.float64) ** powers)
 
@@ -81,8 +84,7 @@ EVALUATIONS = {
     "t**2, x = 3": Evaluation(square_at_a_leaf, lambda: 9.0, "run f where grad mode is off (section 3.2)",
                               "switch grad mode off for a block instead of changing x's flag"),
     "f(t) = (weight * t).sum()": Evaluation(
-        weighted_sum, lambda: weighted(1), "every tensor f touches must be untracked, not only x: turn grad mode off",
-        "do not change flags; turn grad mode off for a block"),
+        weighted_sum, lambda: weighted(1), UNTRACKED_WEIGHTS, "do not change flags; turn grad mode off for a block"),
     "torch.sin, a non-leaf x": Evaluation(sine_of_a_non_leaf, lambda: [math.sin(0.4), math.sin(-2.2)],
                                           "turn grad mode off for the call of f", "turn grad mode off for the call of f"),
     "f(t) = (weight * t * t).sum()": Evaluation(spying_weighted_square, lambda: weighted(2), None, watches_f=True),
@@ -117,8 +119,10 @@ def judge_evaluation(seen, case):
                      "does not")
     expect_close(seen["result"], evaluation.value(), what=what, require_tensor=True, hint="the value must be f(x) itself")
     if evaluation.watches_f:
+        # an untracked result was detached after f had recorded; a tracked one was never out of grad mode
         expect_equal(seen["recorded"], [False], what="intermediates recorded inside f, per call",
-                     hint="f must run with grad mode off; detaching its result afterwards is too late")
+                     hint="f must run with grad mode off; detaching its result afterwards is too late"
+                          if seen["untracked"] else UNTRACKED_WEIGHTS)
     if evaluation.untracked_hint is not None:
         expect_true(seen["untracked"], what=f"the tracking state of the result of {what}",
                     expected="grad_fn None and requires_grad False", got=seen["state"], hint=evaluation.untracked_hint)
@@ -228,7 +232,8 @@ def judge_snapshot(seen, case):
                 hint="do not modify t; make a new tensor")
     expect_true(saved.dtype == t.dtype and saved.shape == t.shape, what=f"the {what}",
                 expected=f"dtype {t.dtype}, shape {tuple(t.shape)}", got=f"dtype {saved.dtype}, shape {tuple(saved.shape)}",
-                hint="copy the tensor itself; a round trip through Python numbers loses its dtype")
+                hint=f"keep t's {'dtype' if saved.dtype != t.dtype else 'shape'}: copy the tensor itself, with no "
+                     "conversion or reshaping on the way")
     expect_close(saved, t, what=f"the {what} after it was changed in place",
                  hint="detach() and numpy() share t's memory (section 3.4): the snapshot needs memory of its own")
 

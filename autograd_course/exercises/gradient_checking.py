@@ -101,10 +101,8 @@ def not_put_back(x: torch.Tensor, h: float):
 SLIPS = {
     "product": lambda x, h, expected: [(not_put_back(x, h), "put element i back to its value before moving element "
                                                             "i + 1")],
-    "weighted tanh": lambda x, h, expected: [(expected.sum(dim=1, keepdim=True).expand(*expected.shape),
-                                              "x[i] of a matrix is a whole row: move one element at a time "
-                                              "(x.view(-1)[i])")],
 }
+WHOLE_ROWS = "x[i] of a matrix is a whole row: move one element at a time (x.view(-1)[i])"
 FLOAT64_HINT = "right to a few digits only: compute the differences in float64 (section 3.3), not just the result"
 SHAPES_AND_COPIES = ("x may be 0-dim (no len(), no x[0]: use x.numel() and the flat view x.view(-1)) and may require grad "
                      "(write into x.detach().to(torch.float64).clone(), never into x)")
@@ -128,6 +126,8 @@ def judge_numerical_gradient(seen, name, point, dtype="float64", requires_grad=F
     expect_returned(gradient, what=case, hint=SHAPES_AND_COPIES)
     expected = torch.as_tensor(FUNCTIONS[name][1](x, step), dtype=torch.float64)
     slips = SLIPS[name](x, step, expected) if name in SLIPS else []
+    if x.dim() == 2:  # moving row i as a whole gives, in each of its elements, the derivative along that row
+        slips.append((expected.sum(dim=1, keepdim=True).expand(*expected.shape), WHOLE_ROWS))
     expect_close(gradient, expected, what=case, rtol=rtol, atol=1e-9, require_tensor=True,
                  hint=hint_for(gradient, [*slips, (expected, FLOAT64_HINT, 1e-3),
                                           (lambda got: got.shape != x.shape and got.numel() == x.numel(),
@@ -136,14 +136,25 @@ def judge_numerical_gradient(seen, name, point, dtype="float64", requires_grad=F
                                          "divide by 2h", rtol=1e-6, atol=1e-12))
     expect_equal(str(gradient.dtype), "torch.float64", what=f"the dtype of the gradient of {case}",
                  hint="return the float64 differences")
+    expect_x_unchanged(seen, case, point, dtype, requires_grad)
+
+
+def expect_x_unchanged(seen, case: str, point, dtype: str, requires_grad: bool) -> None:
+    """x after the call is x as it went in: its dtype, shape, flag and values."""
     after, before = seen["x after"], tensor_of(point, dtype)
     same_kind = type(after) is torch.Tensor and after.dtype == before.dtype and after.shape == before.shape
     change = (after.double() - before.double()).abs().max().item() if same_kind and after.numel() else 0.0
+    # the hint names what changed
+    if not same_kind:
+        hint = "x itself was converted: leave it alone (no x.data = ...) and convert a copy, x.detach().to(torch.float64)"
+    elif seen["x requires_grad"] != requires_grad:
+        hint = "x's requires_grad was switched: leave x's flag alone and take the copy x.detach().to(torch.float64).clone()"
+    else:
+        hint = "work on x.detach().to(torch.float64).clone(): for a float64 x, .to(torch.float64) is x itself"
     expect_true(same_kind and seen["x requires_grad"] == requires_grad and change == 0,
                 what=f"x after {case}", expected=f"unchanged (torch.{dtype}, requires_grad={requires_grad})",
                 got=f"{getattr(after, 'dtype', type(after).__name__)}, requires_grad={seen['x requires_grad']}, "
-                    f"values changed by up to {change:.1e}",
-                hint="work on x.detach().to(torch.float64).clone(): for a float64 x, .to(torch.float64) is x itself")
+                    f"values changed by up to {change:.1e}", hint=hint)
 
 
 check_numerical_gradient = Check("check_numerical_gradient", observe_numerical_gradient, judge_numerical_gradient)
@@ -176,11 +187,12 @@ check_central_difference = Check("check_central_difference", observe_central_dif
 
 
 def observe_float64_differences(answer, point):
-    return observe_numerical_gradient(answer, "sum of cubes", point, "float32")
+    return observe_numerical_gradient(answer, "sum of cubes", point, "float32", True)
 
 
 def judge_float64_differences(seen, point):
-    """The default h = 1e-6 at a float32 x: only float64 differences are accurate to 1e-7 there (section 3.3)."""
+    """The default h = 1e-6 at a float32 x that requires grad: only float64 differences are accurate to 1e-7 there
+    (section 3.3), and x must come out as it went in."""
     case, gradient = f"numerical_gradient(sum of cubes, {shown(point)})", seen["gradient"]
     expect_returned(gradient, what=case)
     expect_true(type(gradient) is torch.Tensor and gradient.dtype == torch.float64,
@@ -191,6 +203,7 @@ def judge_float64_differences(seen, point):
                  what=f"{case} with h = 1e-6",
                  hint="with h = 1e-6 only float64 differences are this accurate: compute the differences in float64 "
                       "(section 3.3), not just the result")
+    expect_x_unchanged(seen, case, point, "float32", True)
 
 
 check_float64_differences = Check("check_float64_differences", observe_float64_differences, judge_float64_differences)

@@ -251,7 +251,10 @@ def judge_directional(seen, name, point, direction,
     if type(got) is not torch.Tensor:
         hint = "return a 0-dimensional torch.Tensor: use torch operations, not .item() or a list"
     else:
-        hint = hint_for(got, directional_slips(f, point, direction), otherwise)
+        # a rate of another shape that is no known slip: say so, not the hint for a wrong number
+        fallback = otherwise if got.shape == () else (
+            f"return the rate ∇f · u as one number, a 0-dimensional tensor (shape ()), not of shape {tuple(got.shape)}")
+        hint = hint_for(got, directional_slips(f, point, direction), fallback)
     expect_close(got, slope_along(f, point, direction), what=case, require_tensor=True, hint=hint)
 
 

@@ -64,6 +64,8 @@ def judge_loss(seen, labels, predictions):
         otherwise = "the log is taken of the predictions y_pred, in (0, 1), never of the labels, which can be 0 or 1"
     elif bool((loss < 0).any()):
         otherwise = MINUS_SIGN
+    elif loss.shape != ():
+        otherwise = f"return the mean as a 0-d tensor: .mean() with no dim or keepdim, not shape {tuple(loss.shape)}"
     else:
         otherwise = "compute -[y log p + (1 - y) log(1 - p)] elementwise from y_true and y_pred, then take the mean"
     expect_close(loss, reference.detach(), what=case, require_tensor=True,

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 01_chain_rule."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def chain_rule(body: str) -> dict[str, str]:
@@ -162,4 +162,15 @@ CASES = [
         "    return (f(up) - f(down)) / (2 * h)\n"),
         fails="ex2_tests", hint="rule is to ask autograd for the derivative",
         why="breaks the rule: a float64 central difference has the right digits"),
+
+    # The tests' checks are not the answer's to use (README, point 6), whatever the numbers it returns.
+    Flagged("ex1-reads-the-checks-message", chain_rule(
+        "    try:\n        check_chain_rule(lambda t: torch.tensor(0.0), x)\n"
+        "    except Exception as failed:\n"
+        "        return torch.tensor(float(str(failed).split('expected ')[1].split(',')[0]))\n"),
+        finding="uses check_chain_rule, a check of the tests", why="takes the expected value from the tests' message"),
+    Flagged("ex2-tests-itself", {"ex2_answer": "def autograd_derivative(f, x):\n"
+                                 "    leaf = torch.tensor(x, requires_grad=True)\n    f(leaf).backward()\n"
+                                 "    return leaf.grad\n\n\ncheck_repeated_calls(autograd_derivative)\n"},
+            finding="uses check_repeated_calls, a check of the tests", why="copies the test cell's check into the answer"),
 ]

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 02_perceptron_backprop."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def loss(body: str) -> dict[str, str]:
@@ -39,6 +39,10 @@ CASES = [
     Mistake("ex1-per-element", loss(
         "    return -(y_true * torch.log(y_pred) + (1 - y_true) * torch.log(1 - y_pred))\n"),
         fails="ex1_tests", hint="not one loss per element", why="no reduction"),
+    Mistake("ex1-mean-keepdim", loss(
+        "    return -(y_true * torch.log(y_pred) + (1 - y_true) * torch.log(1 - y_pred)).mean(dim=0, keepdim=True)\n"),
+        fails="ex1_tests", hint="return the mean as a 0-d tensor: .mean() with no dim or keepdim, not shape (1,)",
+        why="the right mean of a batch, of shape (1,)"),
     Mistake("ex1-log10", loss(
         "    return -(y_true * torch.log10(y_pred) + (1 - y_true) * torch.log10(1 - y_pred)).mean()\n"),
         fails="ex1_tests", hint="not log10", why="log means log10 on a calculator"),
@@ -119,4 +123,8 @@ CASES = [
         "    p = torch.sigmoid(weight * x + bias)\n"
         "    return torch.autograd.grad(F.binary_cross_entropy(p, torch.tensor(y)), (weight, bias))\n"),
         fails="ex2_tests", hint="called torch.autograd.grad 1 time", why="breaks the rule with another autograd API"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex2-tests-itself", gradients(P + "    return (p - y) * x, p - y\n\n\n"
+                                          "check_gradients(neuron_gradients, 6.7, 0.0, 1.0, 0.0)\n"),
+            finding="uses check_gradients, a check of the tests", why="copies the test cell's check into the answer"),
 ]

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 03_partial_derivatives."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def partials(body: str) -> dict[str, str]:
@@ -152,6 +152,18 @@ CASES = [
             fails="ex3_tests", hint="not the vector of products", why="forgets the sum of the dot product"),
     Mistake("ex3-returns-gradient", directional(GRAD_AND_STEP + "    return leaf.grad\n"),
             fails="ex3_tests", hint="not the gradient itself", why="stops at ∇f"),
+    # A wrong rate that is no known slip gets the general hint, not a normalisation one it does not need.
+    Mistake("ex3-gradient-at-direction", directional(
+        "    leaf = torch.tensor(direction, dtype=torch.float32, requires_grad=True)\n"
+        "    f(leaf).backward()\n    step = torch.tensor(direction, dtype=torch.float32)\n"
+        "    return leaf.grad @ (step / step.norm())\n"),
+            fails="ex3_tests", hint="use the gradient at the given point and the given direction scaled to length 1",
+            why="normalises the direction, but takes the gradient at the direction instead of the point"),
+    Mistake("ex3-keeps-a-dimension", directional(GRAD_AND_STEP + "    return (leaf.grad * step / step.norm()).sum(0, keepdim=True)\n"),
+            fails="ex3_tests", hint="a 0-dimensional tensor (shape ()), not of shape (1,)",
+            why="the right number in a tensor of shape (1,): a shape slip, not a normalisation one"),
+    Mistake("ex3-returns-float", directional(GRAD_AND_STEP + "    return (leaf.grad @ (step / step.norm())).item()\n"),
+            fails="ex3_tests", hint="return a 0-dimensional torch.Tensor", why="the prompt asks for a tensor"),
     Mistake("ex3-integer-direction", directional(
         FLOAT_LEAF + "    f(leaf).backward()\n    step = torch.tensor(direction)\n    return leaf.grad @ (step / step.norm())\n"),
         fails="ex3_tests", hint="'floating point' in the message means an integer tensor", why="whole-number direction"),
@@ -161,4 +173,9 @@ CASES = [
         "    unit, h = step / step.norm(), 1e-6\n"
         "    return (f(start + h * unit) - f(start - h * unit)) / (2 * h)\n"),
         fails="ex3_tests", hint="rule is to compute the gradient with autograd", why="breaks the rule"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex1-tests-itself", partials("    x, y = torch.tensor(x), torch.tensor(y)\n"
+                                         "    return torch.stack([2 * x * y, x**2 + torch.cos(y)])\n\n\n"
+                                         "check_partials(partials_by_hand, 1.5, 0.5)\n"),
+            finding="uses check_partials, a check of the tests", why="copies the test cell's check into the answer"),
 ]

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 04_mlp_nan_diagnosis."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def names_answer(test):
@@ -133,4 +133,14 @@ CASES = [
         fails="ex3_tests", hint="no .detach(), .item() or torch.tensor(...) copies", why="cuts the graph"),
     Mistake("ex3-calls-torch", bce_answer("    return F.binary_cross_entropy_with_logits(z, y)\n"),
             fails="ex3_tests", hint="the exercise's rule is to write the loss yourself", why="breaks the stated rule"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex2-searches-with-the-check", eps_answer(
+        "    eps = torch.finfo(dtype).eps\n"
+        "    while True:\n"
+        "        try:\n"
+        "            check_safe_eps(lambda d: eps, str(dtype).split('.')[1])\n"
+        "            return eps\n"
+        "        except Exception:\n"
+        "            eps /= 2\n"),
+        finding="uses check_safe_eps, a check of the tests", why="halves eps until the tests' check lets it pass"),
 ]

@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 05_disabling_grad_tracking."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def evaluate_answer(body):
@@ -127,7 +127,11 @@ CASES = [
     Mistake("ex3-clone-only", snapshot_answer("t.clone()"),
             fails="ex3_tests", hint="a copy made from t by clone() or copy_() is recorded", why="the copy stays in the graph"),
     Mistake("ex3-python-list", snapshot_answer("torch.tensor(t.tolist())"),
-            fails="ex3_tests", hint="a round trip through Python numbers loses its dtype", why="float64 becomes float32"),
+            fails="ex3_tests", hint="keep t's dtype: copy the tensor itself", why="float64 becomes float32"),
+    Mistake("ex3-converted", snapshot_answer("t.detach().clone().float()"),
+            fails="ex3_tests", hint="keep t's dtype: copy the tensor itself", why="converts the copy to float32"),
+    Mistake("ex3-flattened", snapshot_answer("t.detach().flatten().clone()"),
+            fails="ex3_tests", hint="keep t's shape: copy the tensor itself", why="a flat copy of a matrix"),
     Mistake("ex3-numpy-array", snapshot_answer("t.detach().numpy().copy()"),
             fails="ex3_tests", hint="return a tensor", why="leaves torch"),
     Mistake("ex3-numpy-view", snapshot_answer("torch.from_numpy(t.detach().numpy())"),
@@ -138,4 +142,8 @@ CASES = [
             fails="ex3_tests", hint="raised RuntimeError", why="works only for one element"),
     Mistake("ex3-copy-from-tracked", snapshot_answer("torch.empty_like(t).copy_(t)"),
             fails="ex3_tests", hint="a copy made from t by clone() or copy_() is recorded", why="copy_ from t is recorded"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex3-tests-itself", {"ex3_answer": "def snapshot(t):\n    return t.detach().clone()\n\n\n"
+                                               "check_snapshot(snapshot, 't = x**2 at x = 3')\n"},
+            finding="uses check_snapshot, a check of the tests", why="copies the test cell's check into the answer"),
 ]

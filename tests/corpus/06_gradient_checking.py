@@ -1,6 +1,6 @@
 """Misconceptions and correct answers for 06_gradient_checking."""
 
-from misconceptions import Correct, Mistake
+from misconceptions import Correct, Flagged, Mistake
 
 
 def numerical_gradient(body: str) -> dict[str, str]:
@@ -123,8 +123,28 @@ CASES = [
         "            above[i] += h\n"
         "            below[i] -= h\n"
         "            gradient[i] = (f(above) - f(below)) / (2 * h)\n"
-        "    return gradient\n"), fails="ex1_tests", hint="x may be 0-dim",
+        "    return gradient\n"), fails="ex1_tests", hint="x[i] of a matrix is a whole row",
             why="len() and x[i] assume a vector"),
+    # "Leave x exactly as it was": each way of changing it gets the hint that names it.
+    Mistake("ex1-flag-switched-off", numerical_gradient("    x.requires_grad_(False)\n" + LOOP.format(
+        setup="x.to(torch.float64).clone()", step="(above - below) / (2 * h)", result="gradient")),
+        fails="ex1_tests", hint="x's requires_grad was switched", why="turns x's flag off to write into a copy"),
+    Mistake("ex1-x-converted", numerical_gradient("    x.data = x.data.to(torch.float64)\n" + LOOP.format(
+        setup="x.detach()", step="(above - below) / (2 * h)", result="gradient")),
+        fails="ex1_tests", hint="x itself was converted", why="converts x itself to float64 through .data"),
+    Mistake("ex1-writes-into-x", numerical_gradient(
+        "    point = x.detach().to(torch.float64)\n"
+        "    gradient = torch.zeros_like(point)\n"
+        "    flat_point, flat_gradient = point.view(-1), gradient.view(-1)\n"
+        "    with torch.no_grad():\n"
+        "        for i in range(point.numel()):\n"
+        "            flat_point[i] += h\n            above = f(point)\n"
+        "            flat_point[i] -= 2 * h\n            below = f(point)\n"
+        "            flat_point[i] += h\n"
+        "            flat_gradient[i] = (above - below) / (2 * h)\n"
+        "    return gradient\n"),
+        fails="ex1_tests", hint="for a float64 x, .to(torch.float64) is x itself",
+        why="no copy: a float64 x is moved in place, and += h, -= 2h, += h does not bring it back exactly"),
     # Exercise 2: relative_error and directional_check.
     Correct("ex2-numpy-nan-to-num", {"ex2_answer": (
         "def relative_error(a, n):\n"
@@ -211,4 +231,9 @@ CASES = [
         "                        for e, d in zip(torch.eye(point.numel(), dtype=torch.float64), direction.flatten()))")),
             fails="ex2_tests", hint="two evaluations, not one pair per element",
             why="the full numerical gradient dotted with v: 2n evaluations, and another truncation error"),
+    # The tests' checks are not the answer's to use (README, point 6).
+    Flagged("ex1-tests-itself", {"ex1_answer": loop()["ex1_answer"]
+                                 + "\n\ncheck_central_difference(numerical_gradient, [1.0, -2.0, 0.5], 0.1)\n"},
+            finding="uses check_central_difference, a check of the tests",
+            why="copies the test cell's check into the answer"),
 ]
