@@ -181,27 +181,35 @@ def command(page: Page, label: str) -> None:
     page.keyboard.press("Enter")
 
 
-# Runs in the page: sends ``line`` to the shell of terminal ``url`` through the websocket JupyterLab's terminal
-# uses, once the shell has written something (its prompt); resolves with everything the terminal wrote meanwhile.
-SEND_TO_TERMINAL = """async ({url, line, marker, ms}) => await new Promise((resolve, reject) => {
+# Runs in the page: types ``line`` into terminal ``url``'s shell through the websocket JupyterLab's terminal sends
+# keys through, at the shell's prompt, until ``marker`` comes back; what a shell reads before it is ready can be lost,
+# so a line that shows nothing within ``retry_ms`` gets a Ctrl+C (a new prompt) and is typed again. Resolves with
+# everything the terminal wrote.
+SEND_TO_TERMINAL = r"""async ({url, line, marker, ms, retry_ms}) => await new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
-    let seen = "", sent = false;
+    let seen = "", typedAt = -1, retry = null;
     const timer = setTimeout(() => { socket.close(); reject(new Error(`after ${ms} ms the terminal showed ${JSON.stringify(seen)}`)); }, ms);
-    socket.onerror = () => { clearTimeout(timer); reject(new Error(`the terminal's websocket ${url} failed`)); };
+    socket.onerror = () => { clearTimeout(timer); reject(new Error(`the terminal's websocket ${url} failed; it showed ${JSON.stringify(seen)}`)); };
     socket.onmessage = (event) => {
         const [kind, text] = JSON.parse(event.data);
         if (kind !== "stdout") return;
         seen += text;
-        if (!sent) { sent = true; socket.send(JSON.stringify(["stdin", line + "\\r"])); }
-        if (seen.includes(marker)) { clearTimeout(timer); socket.close(); resolve(seen); }
+        if (seen.includes(marker)) { clearTimeout(timer); clearTimeout(retry); socket.close(); resolve(seen); return; }
+        const shown = seen.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, "");
+        if (shown.endsWith("$ ") && shown.length > typedAt) {
+            typedAt = shown.length;
+            socket.send(JSON.stringify(["stdin", line + "\r"]));
+            clearTimeout(retry);
+            retry = setTimeout(() => socket.send(JSON.stringify(["stdin", "\x03"])), retry_ms);
+        }
     };
 })"""
 
 
 def in_a_terminal(page: Page, layout: HubLayout, student: str, line: str, output: str) -> str:
     """Open a JupyterLab terminal and run ``line`` in it; what the line wrote to ``~/output``. The line goes to the
-    shell through the terminal's own websocket once the shell is up, not as keys typed into the page: under load,
-    keys typed into a new terminal were lost, every try of nine (ci7, stop 29's CI). The terminal tab shows the run."""
+    shell through the terminal's own websocket at its prompt, not as keys typed into the page: under load, keys typed
+    into a new terminal were lost, every try of nine (ci7, stop 29's CI). The terminal tab shows the run."""
     terminals = f"{layout.url}/user/{student}/api/terminals"
     before = {terminal["name"] for terminal in page.request.get(terminals).json()}
     command(page, "New Terminal")
@@ -210,7 +218,7 @@ def in_a_terminal(page: Page, layout: HubLayout, student: str, line: str, output
     marker = "the line ran"
     url = f"{layout.url.replace('http', 'ws', 1)}/user/{student}/terminals/websocket/{name}"
     page.evaluate(SEND_TO_TERMINAL, {"url": url, "line": f"{line}; echo {marker!r} | tr ' ' _",
-                                     "marker": marker.replace(" ", "_"), "ms": SERVER_MS})
+                                     "marker": marker.replace(" ", "_"), "ms": SERVER_MS, "retry_ms": 15_000})
     return (HubLayout.home(student) / output).read_text()
 
 
