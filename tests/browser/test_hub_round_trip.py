@@ -182,34 +182,28 @@ def command(page: Page, label: str) -> None:
 
 
 # Runs in the page: types ``line`` into terminal ``url``'s shell through the websocket JupyterLab's terminal sends
-# keys through, at the shell's prompt, until ``marker`` comes back; what a shell reads before it is ready can be lost,
-# so a line that shows nothing within ``retry_ms`` gets a Ctrl+C (a new prompt) and is typed again. Resolves with
-# everything the terminal wrote.
+# keys through, as soon as the socket opens, then again after a Ctrl+C every ``retry_ms`` until ``marker`` comes back:
+# a shell that is not yet reading its terminal loses what it is sent, and one already idle at its prompt may send
+# nothing more to wait for. Resolves with everything the terminal wrote meanwhile.
 SEND_TO_TERMINAL = r"""async ({url, line, marker, ms, retry_ms}) => await new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
-    let seen = "", typedAt = -1, retry = null;
-    const timer = setTimeout(() => { socket.close(); reject(new Error(`after ${ms} ms the terminal showed ${JSON.stringify(seen)}`)); }, ms);
-    socket.onerror = () => { clearTimeout(timer); reject(new Error(`the terminal's websocket ${url} failed; it showed ${JSON.stringify(seen)}`)); };
+    let seen = "", retry = null;
+    const type = (keys) => socket.send(JSON.stringify(["stdin", keys]));
+    const finish = (error) => { clearTimeout(timer); clearInterval(retry); socket.close(); error ? reject(error) : resolve(seen); };
+    const timer = setTimeout(() => finish(new Error(`after ${ms} ms the terminal showed ${JSON.stringify(seen)}`)), ms);
+    socket.onerror = () => finish(new Error(`the terminal's websocket ${url} failed; it showed ${JSON.stringify(seen)}`));
+    socket.onopen = () => { type(line + "\r"); retry = setInterval(() => { type("\x03"); type(line + "\r"); }, retry_ms); };
     socket.onmessage = (event) => {
         const [kind, text] = JSON.parse(event.data);
-        if (kind !== "stdout") return;
-        seen += text;
-        if (seen.includes(marker)) { clearTimeout(timer); clearTimeout(retry); socket.close(); resolve(seen); return; }
-        const shown = seen.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, "");
-        if (shown.endsWith("$ ") && shown.length > typedAt) {
-            typedAt = shown.length;
-            socket.send(JSON.stringify(["stdin", line + "\r"]));
-            clearTimeout(retry);
-            retry = setTimeout(() => socket.send(JSON.stringify(["stdin", "\x03"])), retry_ms);
-        }
+        if (kind === "stdout" && (seen += text).includes(marker)) finish(null);
     };
 })"""
 
 
 def in_a_terminal(page: Page, layout: HubLayout, student: str, line: str, output: str) -> str:
     """Open a JupyterLab terminal and run ``line`` in it; what the line wrote to ``~/output``. The line goes to the
-    shell through the terminal's own websocket at its prompt, not as keys typed into the page: under load, keys typed
-    into a new terminal were lost, every try of nine (ci7, stop 29's CI). The terminal tab shows the run."""
+    shell through the terminal's own websocket, not as keys typed into the page: keys typed into a new terminal were
+    lost, every try of nine (ci7, stop 29's CI). The terminal tab shows the run."""
     terminals = f"{layout.url}/user/{student}/api/terminals"
     before = {terminal["name"] for terminal in page.request.get(terminals).json()}
     command(page, "New Terminal")
