@@ -1,14 +1,20 @@
 """A class on a real JupyterHub for the hub tests: ``make hub``'s own code, with account names of its own.
 
-Every account and group the class makes starts with a prefix no real ``make hub`` uses: ``PREFIX`` for tests/test_hub.py
-and ``BROWSER_PREFIX`` (the same with ``b``) for the browser round trip. ``PREFIX`` is ``ht22`` unless the environment
-variable HUB_TEST_PREFIX names another (a few lowercase letters and digits), so that two test runs on one machine (say a
-full suite and one helper's hub tests) never share accounts: ``HUB_TEST_PREFIX=ht28h pytest tests/test_hub.py``. Its
-state lives in a world-traversable temporary folder (the students' servers reach the exchange inside it), and it is
-stopped and purged (accounts, groups, state) when the tests are done. Root only: it makes Unix accounts.
+Every account and group the class makes starts with a prefix no real ``make hub`` uses: ``PREFIX`` for
+tests/test_hub.py and ``BROWSER_PREFIX`` (the same after a ``b``, so that neither starts the other) for the browser
+round trip. ``PREFIX`` is ``ht`` and three hex digits of a hash of the test run and worker (pytest-xdist's run id and
+worker name; else the process id), so that neither two workers nor two test runs on one machine (a CI run beside a
+developer's) share accounts; the environment variable HUB_TEST_PREFIX names another (a few lowercase letters and
+digits): ``HUB_TEST_PREFIX=ht28h pytest tests/test_hub.py``. A class refuses to start if accounts or groups with its
+prefix exist already. Its state lives in a world-traversable temporary folder (the students' servers reach the exchange
+inside it), and it is stopped and purged (accounts, groups, state) when the tests are done. Root only: it makes Unix
+accounts.
 """
 
+import grp
+import hashlib
 import os
+import pwd
 import re
 import socket
 import subprocess
@@ -23,10 +29,12 @@ import pytest
 
 from autograd_course.hub.layout import HubLayout
 
-PREFIX = os.environ.get("HUB_TEST_PREFIX", "ht22")
-if not re.fullmatch(r"[a-z][a-z0-9]{0,4}", PREFIX):  # 5 characters (and b) leave room in Unix's 32 for the longest group
+# One class per worker (a module's fixture runs on every worker its tests go to), none shared with another run.
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())) + os.environ.get("PYTEST_XDIST_WORKER", "")
+PREFIX = os.environ.get("HUB_TEST_PREFIX", "ht" + hashlib.sha256(RUN.encode()).hexdigest()[:3])
+if not re.fullmatch(r"[a-z][a-z0-9]{0,4}", PREFIX):  # 5 (and b) fit Unix's 32 in the longest group
     raise ValueError(f"HUB_TEST_PREFIX={PREFIX!r}: 1 to 5 lowercase letters and digits, starting with a letter")
-BROWSER_PREFIX = f"{PREFIX}b"
+BROWSER_PREFIX = f"b{PREFIX}"
 
 
 def four_free_ports() -> int:
@@ -45,6 +53,11 @@ def listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def names_with_prefix(prefix: str) -> list[str]:
+    return sorted({entry.pw_name for entry in pwd.getpwall() if entry.pw_name.startswith(prefix)}
+                  | {entry.gr_name for entry in grp.getgrall() if entry.gr_name.startswith(prefix)})
 
 
 @dataclass
@@ -79,7 +92,10 @@ def as_user(user: str, command: str) -> subprocess.CompletedProcess:
 def running_class(students: int = 2, prefix: str = PREFIX, graders: int = 1) -> Iterator[RunningClass]:
     if os.geteuid() != 0:
         pytest.skip("make hub makes Unix accounts: root only")
-    state = Path(tempfile.mkdtemp(prefix="hub22-", dir="/tmp"))
+    taken = names_with_prefix(prefix)
+    assert not taken, (f"accounts or groups with the test prefix {prefix!r} exist already ({', '.join(taken)}): "
+                       "another test run is using them, or a stopped one left them; set HUB_TEST_PREFIX to another")
+    state = Path(tempfile.mkdtemp(prefix="hubtest-", dir="/tmp"))
     layout = HubLayout(state, students=students, graders=graders, port=four_free_ports(), prefix=prefix)
     try:
         started = hub_command(layout, "start")

@@ -1,5 +1,7 @@
 """make hub: a class on a real JupyterHub (PAM logins, each user's JupyterLab as their Unix account, nbgrader's
-command line in every login shell), idempotent, and stopped whole by make hub-stop. Root only (Unix accounts)."""
+command line in every login shell), idempotent, and stopped whole by make hub-stop. Root only (Unix accounts).
+The tests are one class's term in order (fetch before grading, make hub-stop last): they run in one process, as make
+test's ``--dist loadfile`` runs them."""
 
 import functools
 import grp
