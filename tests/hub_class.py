@@ -29,9 +29,26 @@ import pytest
 
 from autograd_course.hub.layout import HubLayout
 
-# One class per worker (a module's fixture runs on every worker its tests go to), none shared with another run.
-RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())) + os.environ.get("PYTEST_XDIST_WORKER", "")
-PREFIX = os.environ.get("HUB_TEST_PREFIX", "ht" + hashlib.sha256(RUN.encode()).hexdigest()[:3])
+
+def run_prefix(letters: str) -> str:
+    """``letters`` and three hex digits of this worker of this test run: a module's fixture runs on every worker its
+    tests go to, and another run (CI beside a developer's) may be making accounts on the same machine."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())) + os.environ.get("PYTEST_XDIST_WORKER", "")
+    return letters + hashlib.sha256(run.encode()).hexdigest()[:3]
+
+
+def refuse_taken(prefix: str) -> None:
+    taken = names_with_prefix(prefix)
+    assert not taken, (f"accounts or groups with the test prefix {prefix!r} exist already ({', '.join(taken)}): "
+                       "another test run is using them, or a stopped one left them (userdel and groupdel them)")
+
+
+def names_with_prefix(prefix: str) -> list[str]:
+    return sorted({entry.pw_name for entry in pwd.getpwall() if entry.pw_name.startswith(prefix)}
+                  | {entry.gr_name for entry in grp.getgrall() if entry.gr_name.startswith(prefix)})
+
+
+PREFIX = os.environ.get("HUB_TEST_PREFIX", run_prefix("ht"))
 if not re.fullmatch(r"[a-z][a-z0-9]{0,4}", PREFIX):  # 5 (and b) fit Unix's 32 in the longest group
     raise ValueError(f"HUB_TEST_PREFIX={PREFIX!r}: 1 to 5 lowercase letters and digits, starting with a letter")
 BROWSER_PREFIX = f"b{PREFIX}"
@@ -53,11 +70,6 @@ def listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def names_with_prefix(prefix: str) -> list[str]:
-    return sorted({entry.pw_name for entry in pwd.getpwall() if entry.pw_name.startswith(prefix)}
-                  | {entry.gr_name for entry in grp.getgrall() if entry.gr_name.startswith(prefix)})
 
 
 @dataclass
@@ -92,9 +104,7 @@ def as_user(user: str, command: str) -> subprocess.CompletedProcess:
 def running_class(students: int = 2, prefix: str = PREFIX, graders: int = 1) -> Iterator[RunningClass]:
     if os.geteuid() != 0:
         pytest.skip("make hub makes Unix accounts: root only")
-    taken = names_with_prefix(prefix)
-    assert not taken, (f"accounts or groups with the test prefix {prefix!r} exist already ({', '.join(taken)}): "
-                       "another test run is using them, or a stopped one left them; set HUB_TEST_PREFIX to another")
+    refuse_taken(prefix)
     state = Path(tempfile.mkdtemp(prefix="hubtest-", dir="/tmp"))
     layout = HubLayout(state, students=students, graders=graders, port=four_free_ports(), prefix=prefix)
     try:

@@ -5,7 +5,7 @@ told every path of A's work (names can leak: logs, screenshots, a guessed timest
 and delete A's submission and feedback, change or remove the released files, take the course folder away, and
 submit as A. With the course's exchange (autograd_course.hub.exchange) every attempt fails and the instructor still
 collects everything; with nbgrader's default exchange the same attempts succeed, which shows that the test can fail.
-Root only: it makes Unix accounts (prefix px22, removed afterwards).
+Root only: it makes Unix accounts (prefix px and three hex digits of the run, removed afterwards).
 """
 
 import dataclasses
@@ -24,6 +24,7 @@ from autograd_course.hub.exchange import prepare_course_folder
 from autograd_course.hub.layout import HubLayout
 from autograd_course.hub.runtime import environment_for_everyone
 from autograd_course.course import this_course
+from hub_class import refuse_taken, run_prefix
 from nbgrader.utils import notebook_hash
 
 ASSIGNMENT = "01_chain_rule"
@@ -38,9 +39,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="makes Unix accounts: 
 
 @pytest.fixture(scope="module")
 def people():
+    prefix = run_prefix("px")
+    refuse_taken(prefix)
     state = Path(tempfile.mkdtemp(prefix="exchange22-", dir="/tmp"))
     os.chmod(state, 0o755)
-    layout = HubLayout(state, students=2, prefix="px22")
+    layout = HubLayout(state, students=2, prefix=prefix)
     layout = dataclasses.replace(layout, venv=environment_for_everyone(state))
     try:
         for group in (layout.instructors_group, layout.students_group):
