@@ -33,7 +33,7 @@ import sys
 import time
 import traceback
 
-from . import guard, watches
+from . import guard, traceback_lexer, watches
 
 PR_SET_DUMPABLE = 4
 MESSAGE_BYTES = 1 << 20
@@ -81,6 +81,7 @@ def preload() -> None:
     torch.func.jacrev(torch.sin)(point)
     torch.func.grad(lambda values: values.sin().sum())(point)
     torch.autograd.functional.jacobian(torch.sin, point)
+    traceback_lexer.install()
     warm_traceback_display()
 
 

@@ -20,10 +20,15 @@ VOLATILE = ("_trait_values.last_execution_result", "_trait_values.exec_result", 
 # IPython's output history: what a cell's last bare expression showed (``_``, ``__``, ``___``, ``_N``, ``Out[N]``),
 # kept by the display hook and the shell. Only the values recorded change; the objects holding them stay watched.
 OUTPUT_HISTORY = re.compile(r"(user_ns_hidden\.)?(_{1,3}|_\d+|(Out|_oh)\.\d+)(\..*)?")
+# The same paths as tuples: ``whole`` does not descend into them (the notebook's namespace alone is thousands of paths
+# in a long notebook), which changes no verdict, since ``volatile`` drops every path below them.
+VOLATILE_PATHS = frozenset(tuple(name.split(".")) for name in VOLATILE)
 
 
 def flatten(value, path: tuple, out: dict, depth: int) -> None:
     """Every value reachable through containers, by path: plain data as its type, anything else as itself."""
+    if path[1:] in VOLATILE_PATHS:
+        return
     kind = type(value)
     if kind in PLAIN:
         out[path] = PLAIN
