@@ -117,3 +117,6 @@ def running_class(students: int = 2, prefix: str = PREFIX, graders: int = 1) -> 
         log = state / "jupyterhub.log"
         if log.exists():
             print("--- hub log (last lines) ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+        left = names_with_prefix(prefix)
+        if sys.exc_info()[0] is None:  # else the error that ended the class is the one to see
+            assert stopped.returncode == 0 and not left, f"make hub-stop --purge left {left}: {stopped.stderr}"

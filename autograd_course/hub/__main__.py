@@ -131,6 +131,24 @@ def people(layout: HubLayout) -> tuple[str, ...]:
     return *layout.grader_names, *layout.student_names, layout.grading_account
 
 
+# A server's process name (/proc/PID/comm, 15 characters), which a server that has exited but is not yet reaped
+# (a zombie, until init takes it from the hub that started it) still has: stop returns when none is left.
+SERVER_PROCESS_NAME = "jupyterhub-singleuser"[:15]
+
+
+def wait_for_no_servers(users: list[str], seconds: float = 30) -> None:
+    """Until no process of the users is a server, dead or alive; those left at the end are killed."""
+    def servers() -> list[str]:
+        return [user for user in users
+                if subprocess.run(["pgrep", "-u", user, "-x", SERVER_PROCESS_NAME], capture_output=True).returncode == 0]
+
+    deadline = time.monotonic() + seconds
+    while (left := servers()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for user in left:
+        subprocess.run(["pkill", "-KILL", "-u", user, "-x", SERVER_PROCESS_NAME], check=False)
+
+
 def stop(layout: HubLayout, purge: bool = False) -> None:
     """End the hub (which stops the proxy and every user's server), then whatever is left of its process group."""
     if (pid := running_pid(layout)) is not None:
@@ -141,14 +159,21 @@ def stop(layout: HubLayout, purge: bool = False) -> None:
             time.sleep(0.5)
         else:
             os.killpg(pid, signal.SIGKILL)
-    for user in people(layout):
-        if accounts.exists(user):  # a user's server (or the service) that outlived the hub
-            subprocess.run(["pkill", "-TERM", "-u", user, "-f", "jupyterhub-singleuser"], check=False)
+    users = [user for user in people(layout) if accounts.exists(user)]
+    for user in users:  # a user's server (or the service) that outlived the hub
+        subprocess.run(["pkill", "-TERM", "-u", user, "-f", "jupyterhub-singleuser"], check=False)
+    wait_for_no_servers(users)
     if purge:
+        failed = []
         for user in people(layout):
-            accounts.remove_account(user)
+            try:
+                accounts.remove_account(user)
+            except RuntimeError as error:  # the others are removed all the same
+                failed.append(str(error))
         for group in groups(layout):
             accounts.remove_group(group)
+        if failed:
+            raise HubError("; ".join(failed) + f" (the state in {layout.state} is kept: run the same stop again)")
         shutil.rmtree(layout.state, ignore_errors=True)
 
 

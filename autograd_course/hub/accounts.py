@@ -17,6 +17,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from .layout import HubLayout
@@ -76,11 +77,18 @@ def share_home(user: str, group: str) -> None:
     os.chmod(home, 0o710)
 
 
-def remove_account(user: str) -> None:
-    """The account, its home and its processes (tests and ``make hub-stop PURGE=1``)."""
+def remove_account(user: str, seconds: float = 15) -> None:
+    """The account, its home and its processes (tests and ``make hub-stop PURGE=1``). userdel refuses an account
+    while a process of it exists, and a killed process exists until it is reaped: wait for that first."""
+    if not exists(user):
+        return
+    subprocess.run(["pkill", "-KILL", "-u", user], check=False)
+    deadline = time.monotonic() + seconds
+    while subprocess.run(["pgrep", "-u", user], capture_output=True).returncode == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    removed = subprocess.run(["userdel", "--remove", user], capture_output=True, text=True)
     if exists(user):
-        subprocess.run(["pkill", "-KILL", "-u", user], check=False)
-        subprocess.run(["userdel", "--remove", user], check=False, capture_output=True)
+        raise RuntimeError(f"userdel {user} failed: {removed.stderr.strip()}")
 
 
 def remove_group(name: str) -> None:
