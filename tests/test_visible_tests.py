@@ -21,10 +21,8 @@ CAUGHT_IN_VIEW = ["01_chain_rule", "02_perceptron_backprop", "03_partial_derivat
                   "12_forward_mode", "13_memory_of_backward"]
 # Answers fitted to the visible case (its value returned for every input): only the hidden tests can catch them.
 FITTED_TO_THE_VISIBLE_CASE = {("01_chain_rule", "ex1-hard-coded"), ("04_mlp_nan_diagnosis", "ex2-float32-hard-coded")}
-# Still left to the hidden tests (issue 23): 06 ex2's visible cell has no lines left for the inputs that show them.
-NOT_YET_IN_VIEW = {("06_gradient_checking", name) for name in ("ex2-epsilon", "ex2-float32", "ex2-per-element")}
 CASES = [(assignment, case) for assignment in CAUGHT_IN_VIEW for case in load(assignment) if isinstance(case, Mistake)
-         and (assignment, case.name) not in FITTED_TO_THE_VISIBLE_CASE | NOT_YET_IN_VIEW]
+         and (assignment, case.name) not in FITTED_TO_THE_VISIBLE_CASE]
 
 
 def visible_failure(assignment: str, case: Mistake) -> str | None:
