@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from autograd_course.hub.layout import HubLayout
+from autograd_course.hub.processes import accepts
 
 
 def run_prefix(letters: str) -> str:
@@ -66,10 +67,7 @@ def four_free_ports() -> int:
 
 
 def listening(port: int) -> bool:
-    """Whether something accepts connections on the port (binding would also fail on closed connections' TIME_WAIT)."""
-    with socket.socket() as probe:
-        probe.settimeout(2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    return accepts("127.0.0.1", port)
 
 
 @dataclass

@@ -9,12 +9,10 @@ ends the hub, the proxy and every user's server; ``--purge`` also removes the ac
 """
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ from ..course import this_course
 from . import accounts
 from .exchange import FEEDBACK_HOMES, prepare_course_folder
 from .layout import LAYOUT_FILE, HubLayout
+from .processes import accepts, end_process_group, end_servers, until
 from .runtime import environment_for_everyone
 
 DEFAULT_STATE = Path("/var/lib/autograd-course-hub")
@@ -133,68 +132,17 @@ def people(layout: HubLayout) -> tuple[str, ...]:
     return *layout.grader_names, *layout.student_names, layout.grading_account
 
 
-# A server's process name (/proc/PID/comm, 15 characters), which a server that has exited but is not yet reaped
-# (a zombie, until init takes it from the hub that started it) still has: stop returns when none is left.
-SERVER_PROCESS_NAME = "jupyterhub-singleuser"[:15]
-
-
-def wait_for_no_servers(users: list[str], seconds: float = 30) -> None:
-    """Until no process of the users is a server, dead or alive; those left at the end are killed."""
-    def servers() -> list[str]:
-        return [user for user in users
-                if subprocess.run(["pgrep", "-u", user, "-x", SERVER_PROCESS_NAME], capture_output=True).returncode == 0]
-
-    deadline = time.monotonic() + seconds
-    while (left := servers()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for user in left:
-        subprocess.run(["pkill", "-KILL", "-u", user, "-x", SERVER_PROCESS_NAME], check=False)
-
-
-def end_process_group(group: int, seconds: float = 30) -> None:
-    """Until no process of the group is left, dead or alive (the proxy can outlive the hub by a moment); what is left
-    at the end is killed."""
-    deadline, signum = time.monotonic() + seconds, signal.SIGTERM
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, signum)
-        except ProcessLookupError:
-            return
-        signum = 0
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGKILL)
-
-
-def wait_until_closed(addresses: tuple[tuple[str, int], ...], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(accepts(ip, port) for ip, port in addresses):
-        time.sleep(0.2)
-
-
-def accepts(ip: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(2)
-        return probe.connect_ex((ip, port)) == 0
-
-
 def stop(layout: HubLayout, purge: bool = False) -> None:
     """End the hub (which stops the proxy and every user's server), then whatever is left of its process group and
     of the servers; it returns once the hub's ports are closed."""
     if (pid := running_pid(layout)) is not None:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(60):
-            if running_pid(layout) != pid:
-                break
-            time.sleep(0.5)
+        until(lambda: running_pid(layout) != pid, seconds=30, every=0.5)
         end_process_group(pid)  # the hub started its own session: its group is its pid
         # The public port as configured; the proxy's API and the hub's API listen on 127.0.0.1 (jupyterhub_config).
-        wait_until_closed(((layout.ip, layout.port), ("127.0.0.1", layout.proxy_api_port),
-                           ("127.0.0.1", layout.hub_api_port)))
-    users = [user for user in people(layout) if accounts.exists(user)]
-    for user in users:  # a user's server (or the service) that outlived the hub
-        subprocess.run(["pkill", "-TERM", "-u", user, "-f", "jupyterhub-singleuser"], check=False)
-    wait_for_no_servers(users)
+        addresses = ((layout.ip, layout.port), ("127.0.0.1", layout.proxy_api_port), ("127.0.0.1", layout.hub_api_port))
+        until(lambda: not any(accepts(ip, port) for ip, port in addresses), seconds=15)
+    end_servers([user for user in people(layout) if accounts.exists(user)])
     if purge:
         failed = []
         for user in people(layout):

@@ -17,10 +17,10 @@ import pwd
 import secrets
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from .layout import HubLayout
+from .processes import has_processes, until
 
 PROFILE_MARK = "# autograd-course hub: the course's Python first"
 ENVIRONMENT_FILE = ".autograd-course-hub.sh"  # rewritten by every make hub, read by ~/.profile
@@ -83,9 +83,7 @@ def remove_account(user: str, seconds: float = 15) -> None:
     if not exists(user):
         return
     subprocess.run(["pkill", "-KILL", "-u", user], check=False)
-    deadline = time.monotonic() + seconds
-    while subprocess.run(["pgrep", "-u", user], capture_output=True).returncode == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    until(lambda: not has_processes(user), seconds, every=0.1)
     removed = subprocess.run(["userdel", "--remove", user], capture_output=True, text=True)
     if exists(user):
         raise RuntimeError(f"userdel {user} failed: {removed.stderr.strip()}")
