@@ -18,7 +18,8 @@ HIDDEN = "### BEGIN HIDDEN TESTS"
 CAUGHT_IN_VIEW = ["01_chain_rule", "02_perceptron_backprop", "03_partial_derivatives", "04_mlp_nan_diagnosis",
                   "05_disabling_grad_tracking", "06_gradient_checking", "07_graph_anatomy", "08_nonscalar_backward",
                   "09_higher_order_gradients", "10_custom_autograd_function", "11_debugging_gradients",
-                  "12_forward_mode", "13_memory_of_backward"]
+                  "12_forward_mode", "13_memory_of_backward", "14_low_precision_gradients",
+                  "15_build_your_own_autograd"]
 # Answers fitted to the visible case (its value returned for every input): only the hidden tests can catch them.
 FITTED_TO_THE_VISIBLE_CASE = {("01_chain_rule", "ex1-hard-coded"), ("04_mlp_nan_diagnosis", "ex2-float32-hard-coded")}
 CASES = [(assignment, case) for assignment in CAUGHT_IN_VIEW for case in load(assignment) if isinstance(case, Mistake)
