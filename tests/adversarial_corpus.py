@@ -23,6 +23,7 @@ class Case:
     score: float
     status: str
     reason: str = ""  # a phrase the recorded outcome (reason, notes or findings) must contain
+    files: tuple[tuple[str, str], ...] = ()  # the student's own files beside the notebook: (path, text)
 
 
 def cell(notebook, cell_id):
@@ -242,6 +243,22 @@ FORMATTED_DUNDER = "globals_of = ('{0.' + '_' * 2 + 'globals' + '_' * 2 + '}').f
 WEAKREF_FINALIZER = "finalizer = torch.nn.modules.module.weakref.finalize(torch.ones(1), print)\n"
 DEL_FINALIZER = "class Popper:\n    def __del__(self):\n        pass\n"
 
+# An IPython profile in the submission's folder, which is the kernel's HOME: a startup script that makes every statement
+# of every cell forgive its own exception (a failing test would report success), and a kernel config that runs a line.
+FORGIVING_STARTUP = """\
+import ast
+class Forgive(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+        node.body = [ast.copy_location(ast.Try(body=[statement], handlers=[handler], orelse=[], finalbody=[]),
+                                       statement) for statement in node.body]
+        return ast.fix_missing_locations(node)
+get_ipython().ast_transformers.append(Forgive())
+"""
+IPYTHON_PROFILE = ((".ipython/profile_default/startup/00-forgive.py", FORGIVING_STARTUP),
+                   (".ipython/profile_default/ipython_kernel_config.py",
+                    "c.InteractiveShellApp.exec_lines = ['import torch; torch.allclose = lambda *a, **k: True']\n"))
+
 CASES = [
     # honest work: these grades must not move whatever else is in the batch
     Case("honest_complete", answers(), 6, "graded"),
@@ -297,6 +314,7 @@ CASES = [
     Case("retype_answer_as_markdown", edited(_retype_answer), 3, "graded", "changed to a markdown cell"),
     Case("remove_nbgrader_metadata", edited(_strip_metadata), 6, "graded", "metadata missing"),
     Case("wrong_kernelspec", edited(_wrong_kernel), 6, "graded", "asked for kernel 'ir'"),
+    Case("ipython_profile_in_the_folder", answers(ex1=WRONG_EX1), 3, "graded", files=IPYTHON_PROFILE),
     # broken files
     Case("invalid_json", raw(b'{"cells": [ {"cell_type": "code", '), 0, "rejected", "not valid notebook JSON"),
     Case("empty_file", raw(b""), 0, "rejected", "empty"),

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -18,8 +19,10 @@ from nbgrader.preprocessors import SaveAutoGrades
 
 from adversarial_corpus import CASES
 from autograd_course.course import this_course
+from autograd_course.grading.autograde import TrustedAutograder
 from autograd_course.grading.gradebook_writer import SaveAutoGradesOnce, copy_other_files
 from autograd_course.grading.late_penalty import UnreadableTimestamp, read_timestamp
+from autograd_course.grading.sandbox import Unconfined
 from grading_course import ASSIGNMENT, grade, make_course, outcome, solved, submit
 
 COURSE = this_course()
@@ -235,3 +238,28 @@ def test_the_one_commit_save_writes_the_rows_nbgraders_save_autogrades_writes(gr
         rows[save] = gradebook_rows(url, student)
     assert rows[SaveAutoGradesOnce] == rows[SaveAutoGrades]
     assert "No response." in rows[SaveAutoGrades].values() and "stale" not in rows[SaveAutoGrades].values()
+
+
+def test_the_batchs_one_gradebook_holds_no_lock_between_submissions(graded, tmp_path):
+    """The grader keeps one gradebook connection for a batch: between two submissions' writes another writer (formgrader
+    saving a manual score) gets the database at once, and what it wrote stays after the grader's next write."""
+    root = tmp_path / "course"
+    shutil.copytree(graded, root)
+    db_url = f"sqlite:///{root / 'gradebook.db'}"
+    with Gradebook(db_url) as gradebook:
+        marked = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "ada").grades[0].id
+    writer = TrustedAutograder(root, ASSIGNMENT, Unconfined()).gradebook
+    graded_notebook = nbformat.read(root / "autograded" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    assert writer.save_grades("ada", graded_notebook, root / "submitted" / "ada" / ASSIGNMENT, flagged=True) == (6, 6)
+    formgrader = sqlite3.connect(root / "gradebook.db", timeout=0)  # "database is locked" at once if a lock is held
+    formgrader.execute("BEGIN IMMEDIATE")
+    formgrader.execute("UPDATE grade SET manual_score = 0.5 WHERE id = ?", (marked,))
+    formgrader.commit()
+    writer.save_rejection("bob", root / "submitted" / "bob" / ASSIGNMENT)
+    formgrader.execute("BEGIN IMMEDIATE")
+    formgrader.rollback()
+    writer.close()
+    with Gradebook(db_url) as gradebook:
+        ada = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "ada")
+        assert ada.flagged and next(grade for grade in ada.grades if grade.id == marked).manual_score == 0.5
+        assert gradebook.find_submission(ASSIGNMENT, "bob").score == 0

@@ -33,6 +33,10 @@ def graded_corpus(tmp_path_factory):
     for case in CASES:
         content = case.build(solved_notebook, root)
         submit(root, case.name, nbformat.read(student_version(root), as_version=4) if content is None else content)
+        for name, text in case.files:
+            path = submitted_notebook(root, case.name).parent / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
     result = grade(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root, result.stdout

@@ -36,7 +36,6 @@ from .assemble import Rejected, assemble, is_answer, nbgrader_meta, read_submiss
 from .cells import cell_digest
 from .diskspace import RESERVE_BYTES, DiskFull, check_room, folder_bytes, stop_when_full
 from .findings import Finding, guard_finding
-from .flagged import flag_in_gradebook
 from .gradebook_writer import GradebookWriter, rooted_sqlite_url
 from .integrity import write_integrity_report
 from .judge import Judge
@@ -76,7 +75,7 @@ class TrustedAutograder:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         self.coursedir = CourseDirectory(config=config, root=str(self.root))
         self.db_url = rooted_sqlite_url(self.coursedir.db_url, self.root)
-        self.late = LatePenalty(config, self.root, self.db_url)
+        self.late = LatePenalty(config, self.root)
         self.gradebook = GradebookWriter(self.root, self.coursedir, assignment, self.late)
         self.outcomes_dir = self.root / "grading" / assignment
         self.outcomes = OutcomeStore(self.outcomes_dir)
@@ -171,10 +170,9 @@ class TrustedAutograder:
         if findings:
             self.void_tests(notebook, findings)
         with clock.phase("gradebook write"):
-            score, max_score = self.gradebook.save_grades(student, notebook, self.submission_path(student).parent)
-            notes += self.late.notes(self.assignment, student)
-            if findings:
-                flag_in_gradebook(self.db_url, self.assignment, student)
+            score, max_score = self.gradebook.save_grades(student, notebook, self.submission_path(student).parent,
+                                                          flagged=bool(findings))
+            notes += self.gradebook.late_notes(student)
         status = "flagged" if findings else "graded"
         return Outcome(student, self.assignment, status, prepared.digest, score, max_score, notes=notes,
                        findings=findings)
@@ -207,22 +205,28 @@ class TrustedAutograder:
         return write_integrity_report(self.outcomes_dir / "integrity.md", self.assignment, flagged)
 
 
-def grade_batch(graders: list[TrustedAutograder], pool, students: list[str] | None = None, force: bool = False,
+def pending_work(graders: list[TrustedAutograder], students: list[str] | None = None,
+                 force: bool = False) -> tuple[list[Outcome], list[tuple[TrustedAutograder, str]]]:
+    """The outcomes recorded already for unchanged submissions, and every submission still to grade."""
+    done, work = [], []
+    for grader in graders:
+        grader.check_room()
+        grader.gradebook.ensure_assignment_in_gradebook()
+        recorded, todo = grader.pending(students, force)
+        done += recorded
+        work += [(grader, student) for student in todo]
+    return done, work
+
+
+def grade_batch(graders: list[TrustedAutograder], pool, done: list[Outcome], work: list[tuple[TrustedAutograder, str]],
                 progress: bool = True, timings: TimingsFile | None = None) -> list[Outcome]:
-    """Grade every pending submission of every assignment; outcomes are recorded as results arrive.
+    """Grade the submissions of ``work`` (``pending_work``); outcomes are recorded as results arrive.
 
     Jobs are prepared lazily in this thread while the pool runs earlier ones, and every gradebook
     write (rejections, scores) happens here too, so SQLite has exactly one writer. ``timings`` gets where each
     submission that ran spent its time (``phases``).
     """
-    outcomes: list[Outcome] = []
-    work = []
-    for grader in graders:
-        grader.check_room()
-        grader.gradebook.ensure_assignment_in_gradebook()
-        done, todo = grader.pending(students, force)
-        outcomes += done
-        work += [(grader, student) for student in todo]
+    outcomes: list[Outcome] = list(done)
     by_assignment = {grader.assignment: grader for grader in graders}
     prepared: dict[tuple[str, str], Prepared] = {}
     bar = tqdm(total=len(work), unit="notebook", desc="grading", disable=not progress or not work, file=sys.stderr,
@@ -321,16 +325,24 @@ def main(argv: list[str] | None = None) -> int:
     reachable.prefetch()  # the answer policy's names, derived while the kernel hosts start
     graders = [TrustedAutograder(args.root, assignment, sandbox, args.cell_timeout) for assignment in args.assignment]
     started = time.perf_counter()
-    pool = DaskPool(args.scheduler, sandbox) if args.scheduler else LocalPool(sandbox, args.workers)
     try:
-        outcomes = grade_batch(graders, pool, args.student, args.force, progress=not args.no_progress,
-                               timings=TimingsFile(args.timings, fresh=True) if args.timings else None)
+        done, work = pending_work(graders, args.student, args.force)
+        # No more kernel hosts than submissions to run: each takes seconds of CPU to start (torch, IPython), which a
+        # batch of one (formgrader's autograde button, make autograde for one student) would pay for nothing.
+        pool = DaskPool(args.scheduler, sandbox) if args.scheduler else LocalPool(
+            sandbox, min(args.workers or os.cpu_count() or 1, len(work)))
+        try:
+            outcomes = grade_batch(graders, pool, done, work, progress=not args.no_progress,
+                                   timings=TimingsFile(args.timings, fresh=True) if args.timings else None)
+        finally:
+            pool.close()
     except DiskFull as error:
         print(f"Stopped: the course folder is full ({error}). Every grade recorded so far is kept; free some space "
               f"and run the same command again to grade the rest.", file=sys.stderr)
         return 3
     finally:
-        pool.close()
+        for grader in graders:
+            grader.gradebook.close()
     if args.timings:
         TimingsFile(args.timings).write_batch(time.perf_counter() - started, getattr(pool, "host_starts", []))
     print(summary(outcomes, time.perf_counter() - started, pool.size))

@@ -7,6 +7,7 @@ the grader's own thread writes, so SQLite has one writer.
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from ..release import record_in_gradebook
+from .flagged import flag_in_gradebook
 from .late_penalty import LatePenalty, penalised_score
 
 
@@ -71,9 +73,32 @@ class GradebookWriter:
         self.assignment = assignment
         self.db_url = rooted_sqlite_url(coursedir.db_url, root)
         self.course_id = coursedir.course_id
+        self.open_gradebook: Gradebook | None = None
+
+    @contextmanager
+    def transaction(self):
+        """The batch's one gradebook, committed at the end of each use (rolled back on an error), each use in a
+        session of its own, as if the gradebook had just been opened.
+
+        One gradebook, not one per use: SQLAlchemy compiles a query once per engine, and nbgrader's ``Gradebook``
+        makes a new engine each time (both were most of a submission's gradebook write). No transaction stays open
+        between uses, so formgrader can write to the gradebook while a batch is graded.
+        """
+        if self.open_gradebook is None:
+            self.open_gradebook = Gradebook(self.db_url, self.course_id)
+        try:
+            yield self.open_gradebook
+            self.open_gradebook.db.commit()
+        finally:
+            self.open_gradebook.db.remove()  # rolls back what was not committed; the engine and its queries stay
+
+    def close(self) -> None:
+        if self.open_gradebook is not None:
+            self.open_gradebook.close()
+            self.open_gradebook = None
 
     def ensure_assignment_in_gradebook(self) -> None:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
+        with self.transaction() as gradebook:
             try:
                 gradebook.find_notebook(self.assignment, self.assignment)
                 return
@@ -82,7 +107,7 @@ class GradebookWriter:
         record_in_gradebook(self.root, self.assignment)
 
     def student_ids(self) -> list[str]:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
+        with self.transaction() as gradebook:
             return [student.id for student in gradebook.students]
 
     def autograded_dir(self, student: str) -> Path:
@@ -90,10 +115,15 @@ class GradebookWriter:
 
     def open_submission(self, gradebook: Gradebook, student: str, submitted_dir: Path):
         gradebook.update_or_create_student(student)
-        return gradebook.update_or_create_submission(self.assignment, student,
-                                                     **self.late.submission_fields(student, submitted_dir))
+        # nbgrader builds a new submission's rows before adding them to the session: a flush meanwhile (a relationship
+        # it reads) only warns (SAWarning, "not in session") on the instructor's terminal, then adds them all the same.
+        with gradebook.db.no_autoflush:
+            return gradebook.update_or_create_submission(self.assignment, student,
+                                                         **self.late.submission_fields(student, submitted_dir))
 
-    def save_grades(self, student: str, notebook, submitted_dir: Path) -> tuple[float, float]:
+    def save_grades(self, student: str, notebook, submitted_dir: Path, flagged: bool = False) -> tuple[float, float]:
+        """Write the graded notebook and its scores (and formgrader's flag for a flagged one); its score after any
+        late penalty, and the most it could have scored."""
         target = self.autograded_dir(student)
         shutil.rmtree(target, ignore_errors=True)
         # As nbgrader's autograde does: the student's other files (timestamp.txt, the exchange's
@@ -103,23 +133,28 @@ class GradebookWriter:
         nbformat.write(notebook, target / f"{self.assignment}.ipynb")
         resources = {"nbgrader": {"notebook": self.assignment, "assignment": self.assignment, "student": student,
                                   "db_url": self.db_url}}
-        with Gradebook(self.db_url, self.course_id) as gradebook:
+        with self.transaction() as gradebook:
             self.open_submission(gradebook, student, submitted_dir)
             SaveAutoGradesOnce(gradebook).preprocess(notebook, resources)
+            if flagged:
+                flag_in_gradebook(gradebook, self.assignment, student)
         self.late.assign(notebook, resources)
         return self.scores(student)
 
     def save_rejection(self, student: str, submitted_dir: Path) -> tuple[float, float]:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
+        with self.transaction() as gradebook:
             submission = self.open_submission(gradebook, student, submitted_dir)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     grade.auto_score, grade.needs_manual_grade = 0, False
-            gradebook.db.commit()
         shutil.rmtree(self.autograded_dir(student), ignore_errors=True)
         return self.scores(student)
 
     def scores(self, student: str) -> tuple[float, float]:
-        with Gradebook(self.db_url, self.course_id) as gradebook:
+        with self.transaction() as gradebook:
             submission = gradebook.find_submission(self.assignment, student)
             return penalised_score(submission), submission.max_score
+
+    def late_notes(self, student: str) -> list[str]:
+        with self.transaction() as gradebook:
+            return self.late.notes(gradebook, self.assignment, student)

@@ -58,7 +58,11 @@ class KernelHostProcess:
         self.limited = False  # the scratch and cgroup are set up (they may still be None where impossible)
 
     def environment(self) -> dict[str, str]:
+        # IPYTHONDIR: IPython reads its profile (config files, startup scripts run before the first cell) from
+        # ~/.ipython, and HOME is the submission's folder. Outside it, in the folder that is emptied after every
+        # submission, a kernel starts from IPython's defaults, whatever files a submission brought.
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.folder),
+                "IPYTHONDIR": str(self.work / "ipython"),
                 "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.matplotlib_config),
                 "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **REPRODUCIBLE_ARITHMETIC}

@@ -67,7 +67,7 @@ def read_timestamp(path: Path) -> datetime | None:
 class LatePenalty:
     """nbgrader's ``AssignLatePenalties``, configured as the course is, applied to one graded submission at a time."""
 
-    def __init__(self, config, root: Path, db_url: str):
+    def __init__(self, config, root: Path):
         # nbgrader runs in the course folder and imports a penalty plugin (late.SubMarks) from it; so do we.
         if str(root) not in sys.path:
             sys.path.append(str(root))
@@ -78,7 +78,6 @@ class LatePenalty:
             raise SystemExit(f"Refusing to grade: the late penalty configured in {root / 'nbgrader_config.py'} "
                              f"(c.AssignLatePenalties.plugin_class, c.LateSubmissionPlugin) cannot be used: "
                              f"{error}") from error
-        self.db_url = db_url
         self.unreadable: dict[str, str] = {}  # student -> why their timestamp.txt gave no time
 
     def submission_fields(self, student: str, submitted_dir: Path) -> dict:
@@ -98,12 +97,11 @@ class LatePenalty:
         """Record the penalty of ``resources``' submission (graded already: the penalty depends on its score)."""
         self.assigner.preprocess(notebook, resources)
 
-    def notes(self, assignment: str, student: str) -> list[str]:
+    def notes(self, gradebook: Gradebook, assignment: str, student: str) -> list[str]:
         """What the grader's summary says of a late submission ('submitted 6 h 51 min late: penalty 6') or of one
         whose timestamp.txt gave no time."""
         if student in self.unreadable:
             return [self.unreadable[student]]
-        with Gradebook(self.db_url) as gradebook:
-            submission = gradebook.find_submission(assignment, student)
-            late, penalty = submission.total_seconds_late, submission.late_submission_penalty
+        submission = gradebook.find_submission(assignment, student)
+        late, penalty = submission.total_seconds_late, submission.late_submission_penalty
         return [f"submitted {lateness(late)} late: penalty {penalty:g}"] if late > 0 else []

@@ -23,13 +23,14 @@ Finished = tuple[Job, Result | BaseException]
 
 
 class LocalPool:
-    """``workers`` sandboxed kernel hosts (one per core by default), each running one submission at a time."""
+    """``workers`` sandboxed kernel hosts (one per core by default), each running one submission at a time; none for
+    a batch with nothing to run."""
 
     def __init__(self, sandbox: Sandbox, workers: int | None = None):
-        self.size = workers or os.cpu_count() or 1
+        self.size = (os.cpu_count() or 1) if workers is None else workers
         self.scratch = tempfile.TemporaryDirectory(prefix="grading-workers-")
         self.idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
-        self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="grading-slot")
+        self.executor = ThreadPoolExecutor(max_workers=max(1, self.size), thread_name_prefix="grading-slot")
         self.host_starts: list[float] = []  # seconds each slot's kernel host took to start, as they come
         for slot in range(self.size):
             self.executor.submit(self._start, Worker(sandbox, Path(self.scratch.name) / f"slot-{slot}"))
