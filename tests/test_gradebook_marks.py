@@ -19,7 +19,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 
 from adversarial_corpus import CASES
 from autograd_course.course import this_course
-from autograd_course.grading.autograde import TrustedAutograder
+from autograd_course.grading.batch import TrustedAutograder
 from autograd_course.grading.gradebook_writer import SaveAutoGradesOnce, copy_other_files
 from autograd_course.grading.late_penalty import UnreadableTimestamp, read_timestamp
 from autograd_course.grading.sandbox import Unconfined

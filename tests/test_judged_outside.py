@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from autograd_course.exercises.chain_rule import composite
-from autograd_course.grading.autograde import TrustedAutograder
+from autograd_course.grading.batch import TrustedAutograder
 from autograd_course.grading.cells import cell_digest
 from autograd_course.grading.sandbox import Unconfined
 from autograd_course.grading.test_calls import HIDDEN_BLOCK

@@ -13,9 +13,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from adversarial_corpus import CASES, KERNEL_AT_WORK
-from autograd_course.grading.execute import TrustedCell, TrustedNotebookClient
+from autograd_course.grading.execute import TrustedCell, TrustedNotebookClient, output_node
 from autograd_course.grading import student_ids
-from autograd_course.grading.autograde import TrustedAutograder
+from autograd_course.grading.batch import TrustedAutograder
 from autograd_course.grading.feedback import HideHiddenTests
 from autograd_course.grading.channel import Channel, Seal
 from autograd_course.grading.sandbox import Unconfined
@@ -206,6 +206,21 @@ def test_outputs_are_capped_one_message_at_a_time():
     assert capped(small) == small
     stream = {"msg_type": "stream", "content": {"name": "stdout", "text": huge}}
     assert capped(stream) is stream  # printed text is capped per cell by the notebook client
+
+
+def test_an_output_is_what_nbformat_makes_of_its_message_and_an_invalid_one_is_dropped():
+    def message(msg_type, **content):
+        return {"header": {"msg_type": msg_type}, "msg_type": msg_type, "content": content}
+
+    for valid in (message("stream", name="stdout", text="0.3\n"),
+                  message("execute_result", metadata={}, data={"text/plain": "1"}, execution_count=3),
+                  message("display_data", metadata={}, data={"image/png": "iVBO", "text/plain": "<Figure>"}, transient={}),
+                  message("error", ename="AnswerMismatch", evalue="expected 1", traceback=["AnswerMismatch: expected 1"])):
+        assert output_node(valid) == nbformat.v4.output_from_msg(valid)
+    for invalid in (message("stream", name="stdout", text=3), message("display_data", metadata={}, data=[1]),
+                    message("error", ename="E", evalue="v", traceback="E: v"), message("stream", text="no name"),
+                    message("status", execution_state="idle")):
+        assert output_node(invalid) is None, invalid
 
 
 def test_feedback_keeps_a_visible_test_cells_output_and_every_message():

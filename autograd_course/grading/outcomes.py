@@ -5,6 +5,7 @@ grader failed on it; the next run retries it). It is written atomically, so a ba
 by running the command again.
 """
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,14 @@ class OutcomeStore:
         except (OSError, ValueError, TypeError):  # unreadable (or of an older grader): graded again
             return None
 
+    def unchanged(self, student: str, notebook: Path) -> Outcome | None:
+        """The outcome recorded for ``student``'s submission if it is final and the notebook has not changed since
+        (it is not graded again), else None."""
+        previous = None if student_ids.refusal(student) else self.recorded(student)
+        if previous and previous.status in FINAL and previous.digest == digest_of(notebook):
+            return previous
+        return None
+
     def record(self, outcome: Outcome) -> None:
         if student_ids.refusal(outcome.student):
             return  # no file is named after a refused id: the summary reports it
@@ -52,3 +61,7 @@ class OutcomeStore:
         partial = target.with_suffix(".json.partial")
         partial.write_text(json.dumps(asdict(outcome), indent=1))
         os.replace(partial, target)
+
+
+def digest_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 
 from .channel import Channel
 from .evidence import ChannelReader, judge_evidence
@@ -25,6 +24,7 @@ from .phases import PhaseClock
 from .resources import UsageWatch, size_text
 from .sandbox import Sandbox
 from .submission_folder import SubmissionFolder
+from .transport import to_json
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Worker:
         if host.memory and host.memory.oom_kills() > kills:
             stopped = (f"the kernel was killed at the memory limit ({size_text(self.sandbox.resident_memory_limit)} "
                        f"resident, files in /tmp included)")
-        return Result(nbformat.writes(run.notebook), channel.findings, stopped, changed, evidence, run.cell_names,
+        return Result(to_json(run.notebook), channel.findings, stopped, changed, evidence, run.cell_names,
                       exceeded, clock)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from nbformat.v4 import nbjson
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..grading.assemble import is_answer, nbgrader_meta
-from ..grading.autograde import rooted_sqlite_url
+from ..grading.gradebook_writer import rooted_sqlite_url
 from ..grading.findings import Finding
 from ..grading.late_penalty import penalised_score
 from ..grading.outcomes import OutcomeStore
