@@ -56,5 +56,5 @@ def test_make_gives_every_kernel_the_reproducible_arithmetic():
 def test_the_graders_sandboxed_kernels_get_the_reproducible_arithmetic():
     """The sandbox starts its kernel host with this environment and nothing else (env -i), and each graded kernel
     with it too: without MKL_CBWR there, grading would compute on another path than the reference run."""
-    folders = SimpleNamespace(folder=Path("/submission"), matplotlib_config=Path("/matplotlib"))
+    folders = SimpleNamespace(folder=Path("/work/submission"), work=Path("/work"), matplotlib_config=Path("/work/matplotlib"))
     assert REPRODUCIBLE_ARITHMETIC.items() <= KernelHostProcess.environment(folders).items()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd_course.grading import autograde
+from autograd_course.grading import autograde, batch
 from autograd_course.grading.diskspace import RESERVE_BYTES, DiskFull, free_bytes, is_disk_full, stop_when_full
 from autograd_course.grading.resources import (MOUNT_NAME, MemoryCgroup, Scratch, UsageWatch, own_memory_cgroup,
                                                size_text, unmount_abandoned)
@@ -180,7 +180,7 @@ def test_a_write_that_finds_no_space_after_the_check_stops_the_batch_as_cleanly(
     course_with_a_data_file_each(root, STUDENTS)
     assert grade(root, "--workers", "1", "--student", "ada").returncode == 0
     filler = fill(small_disk, leave=6 * MiB)  # ben's copy fits, cy's does not
-    monkeypatch.setattr(autograde, "check_room", lambda paths, needed: None)
+    monkeypatch.setattr(batch, "check_room", lambda paths, needed: None)
     assert autograde.main([ASSIGNMENT, "--root", str(root), "--workers", "1", "--no-progress"]) == 3
     assert "Stopped: the course folder is full" in capsys.readouterr().err
     assert sorted(path.stem for path in (root / "grading" / ASSIGNMENT).glob("*.json")) == ["ada", "ben"]
