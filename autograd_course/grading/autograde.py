@@ -32,19 +32,11 @@ from .schedule import DaskPool, LocalPool
 
 
 def submissions_to_run(root: Path, config, assignments: list[str], students: list[str] | None, force: bool) -> int:
-    """How many submissions the batch will run, read before grading's own imports: the folders nbgrader's
-    ``CourseDirectory`` finds in ``c.CourseDirectory.submitted_directory`` ("submitted" unless configured), but those
-    graded already and unchanged since."""
+    """How many submissions the batch will run at most, read before grading's own imports (``OutcomeStore.to_grade``
+    in nbgrader's submitted directory, ``c.CourseDirectory.submitted_directory``, "submitted" unless configured)."""
     submitted = root / config.CourseDirectory.get("submitted_directory", "submitted")
-    count = 0
-    for assignment in assignments:
-        outcomes = OutcomeStore(root / "grading" / assignment)
-        for folder in submitted.glob(f"*/{assignment}"):
-            student = folder.parent.name
-            if folder.is_dir() and (students is None or student in students) and (
-                    force or not outcomes.unchanged(student, folder / f"{assignment}.ipynb")):
-                count += 1
-    return count
+    return sum(len(OutcomeStore.of(root, assignment).to_grade(submitted, assignment, students, force)[1])
+               for assignment in assignments)
 
 
 def main(argv: list[str] | None = None) -> int:

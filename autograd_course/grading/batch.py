@@ -26,7 +26,7 @@ from .gradebook_writer import GradebookWriter, rooted_sqlite_url
 from .integrity import write_integrity_report
 from .judge import Judge
 from .late_penalty import LatePenalty
-from .outcomes import FINAL, Outcome, OutcomeStore, digest_of
+from .outcomes import FINAL, Outcome, OutcomeStore, digest_of, submitted_notebook, submitted_students
 from .phases import PhaseClock, TimingsFile
 from .protected import notebook_check_names, notebook_protected_names
 from .transport import from_json, to_json
@@ -59,8 +59,9 @@ class TrustedAutograder:
         self.db_url = rooted_sqlite_url(self.coursedir.db_url, self.root)
         self.late = LatePenalty(config, self.root)
         self.gradebook = GradebookWriter(self.root, self.coursedir, assignment, self.late)
-        self.outcomes_dir = self.root / "grading" / assignment
-        self.outcomes = OutcomeStore(self.outcomes_dir)
+        self.outcomes = OutcomeStore.of(self.root, assignment)
+        self.outcomes_dir = self.outcomes.folder
+        self.submitted = self.root / self.coursedir.submitted_directory
         source_dir = self.root / self.coursedir.source_directory / assignment
         release_dir = self.root / self.coursedir.release_directory / assignment
         self.source = nbformat.read(source_dir / f"{assignment}.ipynb", as_version=4)
@@ -76,21 +77,14 @@ class TrustedAutograder:
 
     # -- the batch -------------------------------------------------------------------------------
     def students(self) -> list[str]:
-        submitted = self.root / self.coursedir.submitted_directory
-        return sorted(folder.parent.name for folder in submitted.glob(f"*/{self.assignment}") if folder.is_dir())
+        return submitted_students(self.submitted, self.assignment)
 
     def submission_path(self, student: str) -> Path:
-        return self.root / self.coursedir.submitted_directory / student / self.assignment / f"{self.assignment}.ipynb"
+        return submitted_notebook(self.submitted, student, self.assignment)
 
     def pending(self, students: list[str] | None = None, force: bool = False) -> tuple[list[Outcome], list[str]]:
         """Outcomes already recorded for unchanged submissions, and the students still to grade."""
-        done, todo = [], []
-        for student in students or self.students():
-            previous = None if force else self.outcomes.unchanged(student, self.submission_path(student))
-            if previous:
-                done.append(previous)
-            else:
-                todo.append(student)
+        done, todo = self.outcomes.to_grade(self.submitted, self.assignment, students, force)
         if students is None:
             done += self.unsafe_gradebook_ids()
         return done, todo

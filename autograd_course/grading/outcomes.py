@@ -36,6 +36,11 @@ class OutcomeStore:
     def __init__(self, folder: Path):
         self.folder = folder
 
+    @classmethod
+    def of(cls, course_root: Path, assignment: str) -> "OutcomeStore":
+        """The store of an assignment in a course folder: ``grading/<id>/``."""
+        return cls(course_root / "grading" / assignment)
+
     def recorded(self, student: str) -> Outcome | None:
         path = self.folder / f"{student}.json"
         try:
@@ -45,13 +50,19 @@ class OutcomeStore:
         except (OSError, ValueError, TypeError):  # unreadable (or of an older grader): graded again
             return None
 
-    def unchanged(self, student: str, notebook: Path) -> Outcome | None:
-        """The outcome recorded for ``student``'s submission if it is final and the notebook has not changed since
-        (it is not graded again), else None."""
-        previous = None if student_ids.refusal(student) else self.recorded(student)
-        if previous and previous.status in FINAL and previous.digest == digest_of(notebook):
-            return previous
-        return None
+    def to_grade(self, submitted: Path, assignment: str, students: list[str] | None = None,
+                 force: bool = False) -> tuple[list[Outcome], list[str]]:
+        """Of ``students`` (every student with a submission folder when None), the outcomes recorded for submissions
+        that are final and unchanged since (not graded again unless ``force``), and the students still to grade."""
+        done, todo = [], []
+        for student in students or submitted_students(submitted, assignment):
+            previous = None if force or student_ids.refusal(student) else self.recorded(student)
+            if previous and previous.status in FINAL \
+                    and previous.digest == digest_of(submitted_notebook(submitted, student, assignment)):
+                done.append(previous)
+            else:
+                todo.append(student)
+        return done, todo
 
     def record(self, outcome: Outcome) -> None:
         if student_ids.refusal(outcome.student):
@@ -65,3 +76,12 @@ class OutcomeStore:
 
 def digest_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def submitted_students(submitted: Path, assignment: str) -> list[str]:
+    """The students with a folder for ``assignment`` in nbgrader's submitted directory."""
+    return sorted(folder.parent.name for folder in submitted.glob(f"*/{assignment}") if folder.is_dir())
+
+
+def submitted_notebook(submitted: Path, student: str, assignment: str) -> Path:
+    return submitted / student / assignment / f"{assignment}.ipynb"

@@ -43,7 +43,7 @@ class TrustedAutograde(NbGraderPreprocessor):
         if run.returncode == REFUSED:
             raise TrustedGradingFailed(f"{run.stderr.strip()}\nGrade from a terminal with `make autograde "
                                        f"ASSIGNMENT={assignment}` once the sandbox works here.")
-        outcome = OutcomeStore(root / "grading" / assignment).recorded(student)
+        outcome = OutcomeStore.of(root, assignment).recorded(student)
         if run.returncode != 0 or outcome is None or outcome.status in ("error", "rejected"):
             reason = outcome.reason if outcome else (run.stderr.strip() or run.stdout.strip())
             status = outcome.status if outcome else "failed"

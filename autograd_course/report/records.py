@@ -166,7 +166,7 @@ class Reader:
     def submission(self, assignment: str, notebooks: list[str], names: Names, stubs: dict, submitted) -> Submission:
         student = submitted.student
         identity = tuple(part or "" for part in (student.id, student.first_name, student.last_name, student.email))
-        outcome = OutcomeStore(self.root / "grading" / assignment).recorded(student.id)
+        outcome = OutcomeStore.of(self.root, assignment).recorded(student.id)
         record = Submission(student.id, identity, outcome.status if outcome else "graded", penalised_score(submitted),
                             outcome.reason if outcome else "", outcome.findings if outcome else [],
                             late_penalty=submitted.late_submission_penalty)
